@@ -1,0 +1,60 @@
+"""CLI commands for training and evaluation: parse, call the Python API, print."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+
+from newsdesk.training.config import ClassifierConfig, add_config_arguments, load_config
+
+TASK_CONFIGS = {"topic": ClassifierConfig, "stance": ClassifierConfig}
+
+
+def cmd_train(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    task = args.train_task
+    cls = TASK_CONFIGS[task]
+    overrides = {f: getattr(args, f) for f in cls.__dataclass_fields__ if f != "task"}
+    if task in ("topic", "stance"):
+        overrides["task"] = task
+    config = load_config(cls, args.config, overrides)
+    command = "newsdesk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if task in ("topic", "stance"):
+        from newsdesk.training.classifier import train_classifier
+
+        metrics = train_classifier(config, resume=args.resume, command=command)
+    print(f"model folder: {config.output_dir}")
+    print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from newsdesk.evaluate import evaluate
+
+    metrics = evaluate(args.model_dir, args.data, split=args.split, out=args.out)
+    print(f"wrote {metrics['_written']}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    """Register `train` and `evaluate` on the `newsdesk` parser."""
+    train = sub.add_parser("train", help="fine-tune a model").add_subparsers(dest="train_task",
+                                                                            required=True)
+    for task, cls in TASK_CONFIGS.items():
+        p = train.add_parser(task, help=f"fine-tune a {task} model; every config field is a flag")
+        p.add_argument("--config", help=f"YAML preset, e.g. configs/{task}-*.yaml")
+        p.add_argument("--resume", action="store_true",
+                       help="continue from the last checkpoint in OUTPUT_DIR/checkpoints")
+        add_config_arguments(p, cls, skip=("task",))
+        p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a model folder on a prepared split or a table")
+    p.add_argument("model_dir")
+    p.add_argument("data", help="a prepared folder or a CSV/JSONL/Parquet file")
+    p.add_argument("--split", default="dev", help="split of a prepared folder (default dev)")
+    p.add_argument("--out", help="where to write metrics (default MODEL_DIR/eval-<name>)")
+    p.set_defaults(func=cmd_evaluate)
+
+

@@ -1,0 +1,1 @@
+"""Model loading, long-text handling and the extractive summariser's model."""

