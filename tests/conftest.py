@@ -1,0 +1,140 @@
+"""Shared fixtures: small corpora written for the tests, a tiny tokenizer and tiny random models.
+
+Nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+TOPIC_WORDS = {
+    "business": "profit shares market bank economy growth sales firm investors prices".split(),
+    "sport": "match goal team coach season win players league cup champion".split(),
+    "tech": "software computer phone internet users digital chip network online device".split(),
+}
+FILLER = "the a of and to in said on for with was is by at it".split()
+
+
+def make_sentence(rng: random.Random, words: list[str], n: int = 8) -> str:
+    body = [rng.choice(words + FILLER) for _ in range(n)]
+    return body[0].capitalize() + " " + " ".join(body[1:]) + "."
+
+
+def make_article(rng: random.Random, topic: str, sentences: int = 5) -> str:
+    return " ".join(make_sentence(rng, TOPIC_WORDS[topic]) for _ in range(sentences))
+
+
+@pytest.fixture
+def seed() -> int:
+    random.seed(0)
+    import torch
+
+    torch.manual_seed(0)
+    return 0
+
+
+@pytest.fixture
+def bbc_dir(tmp_path: Path) -> Path:
+    """A BBC News Summary folder with the real quirks: a Latin-1 file, a duplicate article, and
+    summaries whose sentences are glued together ("bn.For")."""
+    rng = random.Random(1)
+    root = tmp_path / "bbc"
+    for topic in TOPIC_WORDS:
+        (root / "News Articles" / topic).mkdir(parents=True)
+        (root / "Summaries" / topic).mkdir(parents=True)
+        for n in range(1, 9):
+            sentences = [make_sentence(rng, TOPIC_WORDS[topic]) for _ in range(5)]
+            title = f"{topic.title()} story {n}"
+            body = "\n\n".join([" ".join(sentences[:2]), " ".join(sentences[2:])])
+            (root / "News Articles" / topic / f"{n:03d}.txt").write_text(f"{title}\n\n{body}\n")
+            (root / "Summaries" / topic / f"{n:03d}.txt").write_text(sentences[0] + sentences[3])
+    # Latin-1 file (a pound sign is 0xA3 in Latin-1, invalid as UTF-8)
+    latin = "Pound story\n\nThe deal was worth \u00a3600m for the firm. Shares rose in the market.\n"
+    (root / "News Articles" / "business" / "009.txt").write_bytes(latin.encode("latin-1"))
+    (root / "Summaries" / "business" / "009.txt").write_bytes(
+        "The deal was worth \u00a3600m for the firm.".encode("latin-1"))
+    # exact duplicate of sport/001
+    dup = (root / "News Articles" / "sport" / "001.txt").read_text()
+    (root / "News Articles" / "sport" / "010.txt").write_text(dup)
+    (root / "Summaries" / "sport" / "010.txt").write_text(
+        (root / "Summaries" / "sport" / "001.txt").read_text())
+    return root
+
+
+@pytest.fixture
+def fnc_dir(tmp_path: Path) -> Path:
+    """An FNC-1 folder: bodies shared by many headlines, and one duplicate (headline, body) pair."""
+    rng = random.Random(2)
+    root = tmp_path / "fnc"
+    root.mkdir()
+    bodies = {}
+    for body_id in range(20):
+        topic = list(TOPIC_WORDS)[body_id % 3]
+        bodies[body_id] = make_article(rng, topic, 6)
+    with open(root / "train_bodies.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Body ID", "articleBody"])
+        for body_id, body in bodies.items():
+            w.writerow([body_id, body])
+    labels = ["unrelated", "discuss", "agree", "disagree"]
+    with open(root / "train_stances.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Headline", "Body ID", "Stance"])
+        for body_id in bodies:
+            for k in range(6):  # every body has six headlines
+                w.writerow([f"Headline {body_id}-{k} about things", body_id, labels[k % 4]])
+        w.writerow(["Headline 3-1 about things", 3, "discuss"])  # duplicate pair
+    return root
+
+
+def words_of(texts: list[str]) -> list[str]:
+    vocab: set[str] = set()
+    for t in texts:
+        vocab.update(re.findall(r"\w+|[^\w\s]", t.lower()))
+    return sorted(vocab)
+
+
+def tiny_tokenizer(texts: list[str] | None = None):
+    """A small BERT-style word-level fast tokenizer built in memory."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    words = set(words_of(texts or []))
+    for topic_words in TOPIC_WORDS.values():
+        words.update(topic_words)
+    words.update(FILLER)
+    words.update(["headline", "about", "things", "story", "."])
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = {w: i for i, w in enumerate(specials + sorted(words - set(specials)))}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]", model_max_length=512,
+    )
+
+
+@pytest.fixture
+def tiny_bert_dir(tmp_path: Path) -> Path:
+    """A folder holding a tiny random BERT encoder (2 layers, hidden 32) and its tokenizer."""
+    from transformers import BertConfig, BertModel
+
+    tokenizer = tiny_tokenizer()
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    folder = tmp_path / "tiny-bert"
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
