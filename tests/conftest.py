@@ -123,6 +123,7 @@ def tiny_tokenizer(texts: list[str] | None = None):
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
         sep_token="[SEP]", mask_token="[MASK]", model_max_length=512,
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
     )
 
 

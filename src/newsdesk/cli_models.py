@@ -7,9 +7,14 @@ import logging
 import shlex
 import sys
 
-from newsdesk.training.config import ClassifierConfig, add_config_arguments, load_config
+from newsdesk.training.config import (
+    ClassifierConfig,
+    SummaryConfig,
+    add_config_arguments,
+    load_config,
+)
 
-TASK_CONFIGS = {"topic": ClassifierConfig, "stance": ClassifierConfig}
+TASK_CONFIGS = {"topic": ClassifierConfig, "stance": ClassifierConfig, "summary": SummaryConfig}
 
 
 def cmd_train(args) -> int:
@@ -25,8 +30,15 @@ def cmd_train(args) -> int:
         from newsdesk.training.classifier import train_classifier
 
         metrics = train_classifier(config, resume=args.resume, command=command)
+        print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
+    else:
+        from newsdesk.training.summary import train_summariser
+
+        if args.resume:
+            print("newsdesk: note: --resume is not supported for summary training; starting anew",
+                  file=sys.stderr)
+        train_summariser(config, command=command)
     print(f"model folder: {config.output_dir}")
-    print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
     return 0
 
 

@@ -173,6 +173,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         logging_steps=config.logging_steps,
         seed=config.seed,
         report_to="none",
+        dataloader_pin_memory=torch.cuda.is_available(),
         **precision_flags(config.precision),
     )
     callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \

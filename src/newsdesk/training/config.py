@@ -156,3 +156,79 @@ def add_config_arguments(parser, cls, skip: tuple[str, ...] = ()) -> None:
 
 def to_dict(config) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+@dataclass
+class SummaryConfig:
+    """Fine-tuning a summariser: extractive (sentence scorer) or abstractive (seq2seq)."""
+
+    kind: str = "extractive"
+    """"extractive" (pick the article's own sentences) or "abstractive" (generate text)."""
+    data: str = ""
+    """A prepared article folder whose records have summaries."""
+    output_dir: str = "runs/summary"
+    """Where the model folder is written."""
+    model: str = "minilm"
+    """Extractive: an encoder (Hugging Face id, folder, or "minilm"). Abstractive: a seq2seq
+    checkpoint (BART, T5, Pegasus ...), or "minilm" to warm-start an encoder-decoder from MiniLM."""
+    max_length: int = 512
+    """Extractive: tokens per window. Abstractive: source tokens (longer sources are truncated and
+    the count is logged)."""
+    labels: str = "match"
+    """Extractive labels: "match" (sentences the reference copies) or "greedy" (ROUGE oracle)."""
+    budget: str = "ratio"
+    """Summary length: "ratio" (of the article's words), "sentences" or "words"."""
+    ratio: float = 0.0
+    """Budget ratio of the article's words; 0 learns the median reference ratio from training data."""
+    sentences: int = 3
+    """Budget in sentences (budget "sentences")."""
+    words: int = 100
+    """Budget in words (budget "words")."""
+    trigram_blocking: bool = True
+    """Skip a sentence sharing a word trigram with one already chosen."""
+    epochs: float = 2.0
+    """Training epochs."""
+    batch_size: int = 8
+    """Windows (extractive) or articles (abstractive) per batch."""
+    grad_accum: int = 1
+    """Gradient accumulation steps."""
+    learning_rate: float = 5e-5
+    """Peak learning rate (linear decay after warm-up)."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    warmup_ratio: float = 0.06
+    """Share of steps spent warming up."""
+    max_train_examples: int = 0
+    """Cap on training articles (0 = all). For quick runs."""
+    max_eval_examples: int = 0
+    """Cap on dev articles (0 = all). For quick runs."""
+    precision: str = "auto"
+    """"auto", "fp32", "bf16" or "fp16" (see ClassifierConfig.precision)."""
+    seed: int = 13
+    """Seed for initialisation and data order."""
+    max_target_length: int = 128
+    """Abstractive: reference tokens kept for training."""
+    num_beams: int = 4
+    """Abstractive generation: beam width."""
+    min_new_tokens: int = 10
+    """Abstractive generation: shortest summary in tokens."""
+    max_new_tokens: int = 128
+    """Abstractive generation: longest summary in tokens."""
+    no_repeat_ngram_size: int = 3
+    """Abstractive generation: n-grams that may not repeat (0 = off)."""
+    length_penalty: float = 1.0
+    """Abstractive generation: beam length penalty (>1 favours longer summaries)."""
+
+    def __post_init__(self):
+        _check_choice("kind", self.kind, ("extractive", "abstractive"))
+        _check_choice("labels", self.labels, ("match", "greedy"))
+        _check_choice("budget", self.budget, ("ratio", "sentences", "words"))
+        _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        if not 0 <= self.ratio < 1:
+            raise DataError(f"ratio must be in [0, 1), got {self.ratio}")
+        if self.max_length < 16:
+            raise DataError(f"max_length must be at least 16, got {self.max_length}")
+        for name in ("epochs", "batch_size", "grad_accum", "learning_rate", "sentences", "words",
+                     "num_beams", "max_new_tokens"):
+            if getattr(self, name) <= 0:
+                raise DataError(f"{name} must be positive, got {getattr(self, name)}")

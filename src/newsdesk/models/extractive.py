@@ -1,0 +1,125 @@
+"""The extractive summariser's model: a transformer encoder that scores every sentence.
+
+An article is split into sentences, tokenised once, and packed into windows of whole sentences
+that fit the encoder, so every sentence is scored however long the article. Each sentence's
+representation is the mean of its tokens' hidden states; a linear head gives its score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel
+
+from newsdesk.models.inputs import Template
+from newsdesk.models.loading import load_kwargs
+
+HEAD_FILE = "scorer_head.safetensors"
+
+
+@dataclass
+class Window:
+    """One encoder input: token ids, the sentence index of each token (-1 for special tokens),
+    and which article sentences it scores."""
+
+    input_ids: list[int]
+    sentence_of_token: list[int]
+    sentences: list[int]  # article sentence indices, in order
+
+
+def pack_windows(sentence_ids: list[list[int]], template: Template, max_length: int) -> list[Window]:
+    """Pack consecutive whole sentences into windows of at most `max_length` tokens.
+
+    Every sentence lands in exactly one window; a sentence longer than a window is cut to fit.
+    """
+    budget = max_length - template.single_extra
+    windows: list[Window] = []
+    ids: list[int] = []
+    owner: list[int] = []
+    members: list[int] = []
+    for s, sent in enumerate(sentence_ids):
+        sent = sent[:budget] or sent[:1]
+        if ids and len(ids) + len(sent) > budget:
+            windows.append(_close(template, ids, owner, members))
+            ids, owner, members = [], [], []
+        ids.extend(sent)
+        owner.extend([len(members)] * len(sent))
+        members.append(s)
+    if members:
+        windows.append(_close(template, ids, owner, members))
+    return windows
+
+
+def _close(template: Template, ids, owner, members) -> Window:
+    pre, post = len(template.single_prefix), len(template.single_suffix)
+    full = template.single(ids)["input_ids"]
+    return Window(full, [-1] * pre + owner + [-1] * post, members)
+
+
+class SentenceScorer(nn.Module):
+    """Encoder + linear head over mean-pooled sentence tokens."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.config.hidden_size, 1)
+
+    @classmethod
+    def from_encoder(cls, name_or_path: str) -> SentenceScorer:
+        return cls(AutoModel.from_pretrained(name_or_path, **load_kwargs()))
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> SentenceScorer:
+        model = cls.from_encoder(str(folder))
+        model.head.load_state_dict(load_file(str(Path(folder) / HEAD_FILE)))
+        return model
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        self.encoder.save_pretrained(folder)
+        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()},
+                  str(Path(folder) / HEAD_FILE))
+
+    def forward(self, input_ids, attention_mask, sentence_of_token, labels=None):
+        """Scores (B, S) for up to S sentences per window; BCE loss if labels (B, S) given.
+
+        `sentence_of_token` is (B, T) with -1 for tokens outside any sentence; labels use -100
+        for padding sentences.
+        """
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        n_sent = int(sentence_of_token.max().item()) + 1
+        # (B, S, T) membership of each token in each sentence
+        member = (sentence_of_token.unsqueeze(1) == torch.arange(n_sent, device=hidden.device)
+                  .view(1, -1, 1)).to(hidden.dtype)
+        pooled = member @ hidden / member.sum(-1, keepdim=True).clamp(min=1)  # (B, S, H)
+        scores = self.head(pooled).squeeze(-1).float()  # (B, S)
+        if labels is None:
+            return scores
+        labels = labels[:, :n_sent]
+        mask = labels != -100
+        loss = nn.functional.binary_cross_entropy_with_logits(scores[mask], labels[mask].float())
+        return loss, scores
+
+
+def collate_windows(windows: list[Window], pad_id: int, labels: list[list[int]] | None = None
+                    ) -> dict[str, torch.Tensor]:
+    """Pad windows to one batch; labels per window sentence (-100 for padding)."""
+    longest = max(len(w.input_ids) for w in windows)
+    most = max(len(w.sentences) for w in windows)
+    b = len(windows)
+    batch = {"input_ids": torch.full((b, longest), pad_id, dtype=torch.long),
+             "attention_mask": torch.zeros((b, longest), dtype=torch.long),
+             "sentence_of_token": torch.full((b, longest), -1, dtype=torch.long)}
+    for i, w in enumerate(windows):
+        n = len(w.input_ids)
+        batch["input_ids"][i, :n] = torch.tensor(w.input_ids)
+        batch["attention_mask"][i, :n] = 1
+        batch["sentence_of_token"][i, :n] = torch.tensor(w.sentence_of_token)
+    if labels is not None:
+        batch["labels"] = torch.full((b, most), -100, dtype=torch.long)
+        for i, lab in enumerate(labels):
+            batch["labels"][i, : len(lab)] = torch.tensor(lab)
+    return batch

@@ -1,0 +1,202 @@
+"""Classifier training, saving, reloading, pipeline compatibility, metrics and error paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_article, tiny_tokenizer
+
+from newsdesk.cli import main
+from newsdesk.data import DataError, prepare
+from newsdesk.evaluate import evaluate
+from newsdesk.inference import ClassifierPredictor
+from newsdesk.models.chunking import chunk, select_evidence, truncate
+from newsdesk.models.inputs import Template
+from newsdesk.models.loading import check_model_folder
+from newsdesk.training.classifier import train_classifier
+from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config
+from newsdesk.training.metrics import classification_metrics, fnc_score
+
+EXPECTED_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                  "newsdesk.json", "metrics.json", "confusion_matrix.png", "README.md",
+                  "train_log.json"}
+
+
+def tiny_config(data: Path, out: Path, model: Path, task: str, **kw) -> ClassifierConfig:
+    values = dict(task=task, data=str(data), output_dir=str(out), model=str(model), max_length=48,
+                  chunk_stride=8, epochs=1, batch_size=8, learning_rate=1e-3,
+                  early_stopping_patience=0, logging_steps=5)
+    values.update(kw)
+    return ClassifierConfig(**values)
+
+
+@pytest.fixture
+def topic_data(tmp_path, bbc_dir):
+    prepare("bbc", bbc_dir, tmp_path / "bbc-prep", dev=0.3)
+    return tmp_path / "bbc-prep"
+
+
+@pytest.fixture
+def stance_data(tmp_path, fnc_dir):
+    prepare("fnc1", fnc_dir, tmp_path / "fnc-prep", dev=0.25)
+    return tmp_path / "fnc-prep"
+
+
+def test_topic_training_writes_folder_and_reloads(tmp_path, topic_data, tiny_bert_dir, seed):
+    out = tmp_path / "topic"
+    metrics = train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic"))
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES
+    assert set(metrics["per_class"]) == {"business", "sport", "tech"}
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["macro_f1"] == metrics["macro_f1"]
+
+    long_text = make_article(__import__("random").Random(5), "tech", 30)  # many chunks
+    texts = [long_text, "profit shares market.", "goal match team."]
+    one = ClassifierPredictor.from_pretrained(out, device="cpu")
+    batched = one.predict(texts)
+    singles = [one.predict(t) for t in texts]
+    again = ClassifierPredictor.from_pretrained(out, device="cpu").predict(texts)
+    for a, b, c in zip(batched, singles, again):
+        assert a["label"] == b["label"] == c["label"]
+        for lab in a["scores"]:
+            assert a["scores"][lab] == pytest.approx(b["scores"][lab], abs=1e-5)
+            assert a["scores"][lab] == pytest.approx(c["scores"][lab], abs=1e-6)
+
+
+def test_pipeline_loads_model_folder(tmp_path, topic_data, tiny_bert_dir, seed):
+    from transformers import pipeline
+
+    out = tmp_path / "topic"
+    train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic"))
+    pipe = pipeline("text-classification", model=str(out), device="cpu")
+    result = pipe(["profit shares market bank", "goal match team"])
+    assert all(r["label"] in {"business", "sport", "tech"} for r in result)
+
+
+def test_stance_training_and_evaluate_cli(tmp_path, stance_data, tiny_bert_dir, seed, capsys):
+    out = tmp_path / "stance"
+    metrics = train_classifier(tiny_config(stance_data, out, tiny_bert_dir, "stance",
+                                           class_weights="balanced",
+                                           downsample={"unrelated": 0.5}))
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES
+    assert "fnc_score" in metrics and 0 <= metrics["fnc_score"] <= 100
+    settings = json.loads((out / "newsdesk.json").read_text())
+    assert settings["class_weights"] == "balanced" and settings["downsample"] == {"unrelated": 0.5}
+    assert main(["evaluate", str(out), str(stance_data), "--out", str(tmp_path / "ev")]) == 0
+    again = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert again["fnc_score"] == pytest.approx(metrics["fnc_score"])
+    assert (tmp_path / "ev" / "confusion_matrix.png").is_file()
+
+
+def test_resume_continues_from_checkpoint(tmp_path, topic_data, tiny_bert_dir, seed, caplog):
+    out = tmp_path / "topic"
+    config = tiny_config(topic_data, out, tiny_bert_dir, "topic", epochs=2)
+    with caplog.at_level("WARNING"):
+        train_classifier(config, resume=True)
+    assert "no checkpoint" in caplog.text
+    assert not (out / "checkpoints").exists()  # removed after a finished run
+
+
+def test_evaluate_errors(tmp_path, topic_data, stance_data, tiny_bert_dir, seed):
+    with pytest.raises(DataError, match="not a newsdesk model folder"):
+        evaluate(tiny_bert_dir, topic_data)
+    with pytest.raises(DataError, match="model folder not found"):
+        evaluate(tmp_path / "nope", topic_data)
+    unsafe = tmp_path / "unsafe"
+    unsafe.mkdir()
+    (unsafe / "config.json").write_text("{}")
+    (unsafe / "pytorch_model.bin").write_bytes(b"pickle")
+    with pytest.raises(DataError, match=r"no model.safetensors weights \(found only \['pytorch_model.bin'\]"):
+        check_model_folder(unsafe)
+    out = tmp_path / "topic"
+    train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic"))
+    with pytest.raises(DataError, match="not a prepared data folder"):
+        evaluate(out, tmp_path)
+    table = tmp_path / "t.jsonl"
+    table.write_text(json.dumps({"text": "profit market", "topic": "weather"}) + "\n")
+    with pytest.raises(DataError, match=r"label\(s\) \['weather'\] the model was not trained on"):
+        evaluate(out, table)
+
+
+def test_training_errors(tmp_path, topic_data, stance_data, tiny_bert_dir):
+    with pytest.raises(DataError, match="prepared for 'article' records, but a stance model"):
+        train_classifier(tiny_config(topic_data, tmp_path / "x", tiny_bert_dir, "stance"))
+    dev = topic_data / "dev.jsonl"
+    rows = [json.loads(line) for line in dev.read_text().splitlines()]
+    rows[0]["topic"] = "weather"
+    dev.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(DataError, match=r"label\(s\) \['weather'\] never appear in training"):
+        train_classifier(tiny_config(topic_data, tmp_path / "x", tiny_bert_dir, "topic"))
+
+
+def test_fnc_score_hand_computed():
+    gold = ["agree", "unrelated", "discuss", "disagree"]
+    # max = 1 + 0.25 + 1 + 1 = 3.25
+    assert fnc_score(gold, gold) == pytest.approx(100.0)
+    # agree->discuss: 0.25; unrelated->unrelated: 0.25; discuss->unrelated: 0; disagree ok: 1
+    assert fnc_score(gold, ["discuss", "unrelated", "unrelated", "disagree"]) == pytest.approx(
+        100 * 1.5 / 3.25)
+    assert fnc_score(["unrelated"], ["agree"]) == 0.0
+    m = classification_metrics(gold, gold, ["agree", "disagree", "discuss", "unrelated"], stance=True)
+    assert m["macro_f1"] == 1.0 and m["confusion_matrix"][0] == [1, 0, 0, 0]
+
+
+def test_evidence_selection_picks_relevant_sentences():
+    body = ("The weather was mild on Tuesday. Officials opened a new bridge downtown. "
+            "Local shops reported normal trade. The mayor denied that the bridge had cracks. "
+            "Traffic was light in the evening.")
+    chosen = select_evidence("Mayor denies new bridge has cracks", body,
+                             lambda s: len(s.split()), budget=20)
+    assert chosen == ("The weather was mild on Tuesday. Officials opened a new bridge downtown. "
+                      "The mayor denied that the bridge had cracks.")
+
+
+def test_truncation_and_chunks_cover_everything():
+    ids = list(range(100))
+    assert truncate(ids, 10, "head") == list(range(10))
+    assert truncate(ids, 8, "head+tail") == [0, 1, 2, 3, 4, 5, 98, 99]
+    windows = chunk(ids, 30, 10)
+    assert windows[0] == ids[:30] and windows[-1][-1] == 99
+    assert set(sum(windows, [])) == set(ids)
+    assert all(a[-10:] == b[:10] for a, b in zip(windows, windows[1:]))
+    with pytest.raises(ValueError, match="unknown truncation"):
+        truncate(ids, 5, "middle")
+
+
+def test_template_reads_special_tokens():
+    t = Template.of(tiny_tokenizer())
+    tok = tiny_tokenizer()
+    assert t.single([7, 8])["input_ids"] == [tok.cls_token_id, 7, 8, tok.sep_token_id]
+    pair = t.pair([7], [8])
+    assert pair["input_ids"] == [tok.cls_token_id, 7, tok.sep_token_id, 8, tok.sep_token_id]
+    assert pair["token_type_ids"] == [0, 0, 0, 1, 1]
+
+
+def test_shipped_configs_parse_and_overrides_apply():
+    root = Path(__file__).resolve().parents[1] / "configs"
+    for path in root.glob("*.yaml"):
+        cls = SummaryConfig if path.name.startswith("summary") else ClassifierConfig
+        load_config(cls, path)
+    c = load_config(ClassifierConfig, root / "topic-bbc.yaml",
+                    {"epochs": "1.5", "eval_chunks": "false", "downsample": "{sport: 0.5}"})
+    assert c.epochs == 1.5 and c.eval_chunks is False and c.downsample == {"sport": 0.5}
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"truncation": "middle"}, "truncation must be one of"),
+    ({"epochs": "0"}, "epochs must be positive"),
+    ({"eval_chunks": "maybe"}, "--eval-chunks: cannot parse 'maybe' as bool"),
+    ({"downsample": "{x: 2}"}, r"downsample\['x'\] must be in \(0, 1\]"),
+])
+def test_config_errors(override, message):
+    with pytest.raises(DataError, match=message):
+        load_config(ClassifierConfig, None, override)
+
+
+def test_config_unknown_field(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("task: topic\nbogus: 1\n")
+    with pytest.raises(DataError, match=r"unknown config field\(s\) \['bogus'\]"):
+        load_config(ClassifierConfig, path)
