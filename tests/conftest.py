@@ -139,3 +139,59 @@ def tiny_bert_dir(tmp_path: Path) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def make_classifier_folder(folder: Path, task: str, labels: list[str], max_length: int = 40,
+                           seed: int = 0) -> Path:
+    """A newsdesk classifier folder holding a tiny random BERT (no training needed)."""
+    import json
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                        num_labels=len(labels), id2label=dict(enumerate(labels)),
+                        label2id={lab: i for i, lab in enumerate(labels)})
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    settings = {"kind": "classifier", "task": task, "labels": labels, "max_length": max_length,
+                "truncation": "head+tail", "eval_chunks": True, "chunk_stride": 8,
+                "max_chunks": 0, "evidence": "overlap"}
+    (folder / "newsdesk.json").write_text(json.dumps(settings))
+    return folder
+
+
+def make_summary_folder(folder: Path, max_length: int = 40, seed: int = 0) -> Path:
+    """A newsdesk extractive summariser folder with a tiny random encoder."""
+    import json
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from newsdesk.models.extractive import SentenceScorer
+
+    torch.manual_seed(seed)
+    tokenizer = tiny_tokenizer()
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    SentenceScorer(BertModel(config)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    settings = {"kind": "extractive", "max_length": max_length, "budget": "ratio", "ratio": 0.4,
+                "trigram_blocking": True, "labels": "match"}
+    (folder / "newsdesk.json").write_text(json.dumps(settings))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Topic, stance and summary folders with tiny random models, shared by the session."""
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "topic": make_classifier_folder(root / "topic", "topic", ["business", "sport", "tech"]),
+        "stance": make_classifier_folder(root / "stance", "stance",
+                                         ["agree", "disagree", "discuss", "unrelated"], seed=1),
+        "summary": make_summary_folder(root / "summary", seed=2),
+    }

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_article, tiny_tokenizer
 
 from newsdesk.cli import main
 from newsdesk.data import DataError, prepare
@@ -18,6 +17,8 @@ from newsdesk.models.loading import check_model_folder
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config
 from newsdesk.training.metrics import classification_metrics, fnc_score
+
+from conftest import make_article, tiny_tokenizer
 
 EXPECTED_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                   "newsdesk.json", "metrics.json", "confusion_matrix.png", "README.md",

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
 
 from newsdesk.cli import main
 from newsdesk.data import CleaningReport, DataError, bbc_news_summary, fnc1, prepare, table
 from newsdesk.data.clean import decode, normalise_whitespace, repair_sentence_spacing
 from newsdesk.data.prepare import load_prepared
 from newsdesk.data.splits import split_indices
+
+from conftest import SHARED_DATA
 
 
 def test_decode_falls_back_and_counts():

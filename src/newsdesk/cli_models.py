@@ -6,7 +6,9 @@ import json
 import logging
 import shlex
 import sys
+from pathlib import Path
 
+from newsdesk.data.records import DataError
 from newsdesk.training.config import (
     ClassifierConfig,
     SummaryConfig,
@@ -50,6 +52,31 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from newsdesk.inference.analyzer import NewsAnalyzer
+    from newsdesk.inference.job import run_job
+
+    folders = {name: getattr(args, name) for name in ("topic", "stance", "summary")}
+    if args.models:
+        for name in folders:
+            if folders[name] is None and (Path(args.models) / name).is_dir():
+                folders[name] = str(Path(args.models) / name)
+    if not any(folders.values()):
+        raise DataError("give at least one of --topic, --stance, --summary (or --models DIR)")
+    targets = args.targets or None
+    if targets and not folders["stance"]:
+        raise DataError("--targets needs a stance model (--stance DIR)")
+    analyzer = NewsAnalyzer.from_pretrained(**folders, device=args.device,
+                                            precision=args.precision, max_tokens=args.max_tokens)
+    result = run_job(analyzer, args.input, args.out, targets=targets, window=args.window,
+                     overwrite=args.overwrite)
+    rate = (result["records"] - result["resumed_from"]) / max(result["seconds"], 1e-9)
+    print(f"{result['records']} records ({result['resumed_from']} done before), "
+          f"{result['errors']} errors -> {result['errors_file']}; {rate:.1f} articles/s; "
+          f"wrote {result['output']}")
+    return 0
+
+
 def add_commands(sub) -> None:
     """Register `train` and `evaluate` on the `newsdesk` parser."""
     train = sub.add_parser("train", help="fine-tune a model").add_subparsers(dest="train_task",
@@ -68,5 +95,20 @@ def add_commands(sub) -> None:
     p.add_argument("--split", default="dev", help="split of a prepared folder (default dev)")
     p.add_argument("--out", help="where to write metrics (default MODEL_DIR/eval-<name>)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("analyze", help="analyse a JSONL/CSV/Parquet file of articles (resumable)")
+    p.add_argument("input", help="JSONL, CSV or Parquet with a 'text' column (id, title optional)")
+    p.add_argument("--out", required=True, help="output .jsonl or .parquet")
+    p.add_argument("--topic", help="topic model folder")
+    p.add_argument("--stance", help="stance model folder")
+    p.add_argument("--summary", help="summary model folder")
+    p.add_argument("--models", help="a folder holding topic/, stance/ and summary/ model folders")
+    p.add_argument("--targets", nargs="+", help="claims or headlines for the stance model")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1 ...")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
+    p.add_argument("--max-tokens", type=int, default=16384, help="padded tokens per batch")
+    p.add_argument("--window", type=int, default=256, help="records analysed together")
+    p.add_argument("--overwrite", action="store_true", help="discard an earlier partial output")
+    p.set_defaults(func=cmd_analyze)
 
 

@@ -14,13 +14,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from newsdesk.inference.batching import collate, token_budget_batches
 from newsdesk.inference.device import pick_device
-from newsdesk.models.inputs import (
-    Template,
-    article_text,
-    chunked_inputs,
-    encode_texts,
-    training_inputs,
-)
+from newsdesk.inference.encoding import Encoded, encode_articles, is_separable
+from newsdesk.inference.precision import autocast, prepare_model, resolve_precision
+from newsdesk.models.chunking import evidence_indices, truncate
+from newsdesk.models.inputs import Template, chunked_inputs, encode_texts
 from newsdesk.models.loading import check_model_folder, load_kwargs
 
 
@@ -28,25 +25,34 @@ class ClassifierPredictor:
     """Predict topics (one text) or stances (target, text) with a fine-tuned classifier."""
 
     def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
-                 max_tokens: int = 8192):
-        self.model = model.eval()
+                 precision: str = "fp32", max_tokens: int = 16384):
+        self.precision = resolve_precision(precision, device)
+        self.model = prepare_model(model.eval(), self.precision)
         self.tokenizer = tokenizer
         self.settings = settings
         self.device = torch.device(device)
         self.max_tokens = max_tokens
         self.template = Template.of(tokenizer)
+        self.separable = is_separable(tokenizer)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str = "auto", **kwargs
-                        ) -> ClassifierPredictor:
-        """Load a folder written by `newsdesk train topic|stance`."""
+    def from_pretrained(cls, folder: str | Path, device: str = "auto", precision: str = "fp32",
+                        **kwargs) -> ClassifierPredictor:
+        """Load a folder written by `newsdesk train topic|stance`.
+
+        Args:
+            folder: the model folder.
+            device: "auto" (cuda, then mps, then cpu) or a torch device string.
+            precision: "fp32", "bf16", "fp16", "int8" or "auto" (see `inference.precision`).
+            max_tokens: padded tokens per batch.
+        """
         check_model_folder(Path(folder), need_newsdesk=True)
         settings = json.loads((Path(folder) / "newsdesk.json").read_text())
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
         tokenizer = AutoTokenizer.from_pretrained(folder)
         device = pick_device(device)
-        return cls(model.to(device), tokenizer, settings, device, **kwargs)
+        return cls(model.to(device), tokenizer, settings, device, precision, **kwargs)
 
     @property
     def task(self) -> str:
@@ -66,54 +72,77 @@ class ClassifierPredictor:
         """
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
-        probs = self.probabilities(texts, targets, titles)
-        out = [{"label": self.labels[int(p.argmax())],
-                "scores": {lab: float(p[i]) for i, lab in enumerate(self.labels)}} for p in probs]
-        return out[0] if single else out
-
-    def probabilities(self, texts: list[str], targets=None, titles=None) -> torch.Tensor:
-        """(N, num_labels) probabilities, averaged over each text's chunks."""
-        features, owners = self.features(texts, targets, titles)
-        return self.run(features, owners, len(texts))
-
-    def features(self, texts, targets=None, titles=None) -> tuple[list[dict], list[int]]:
-        """Model inputs and, for each, the index of the text it belongs to."""
-        s = self.settings
+        encoded = encode_articles(self.tokenizer, texts, titles, self.separable)
         if self.task == "stance":
             if targets is None:
                 raise ValueError("a stance model needs targets (a claim or headline per text)")
             targets = [targets] * len(texts) if isinstance(targets, str) else list(targets)
             if len(targets) != len(texts):
                 raise ValueError(f"{len(targets)} targets for {len(texts)} texts")
-            feats = training_inputs(self.tokenizer, self.template, texts, s["max_length"], "head",
-                                    targets=targets, evidence=s["evidence"])
-            return feats, list(range(len(texts)))
-        titles = titles or [None] * len(texts)
-        full = [article_text(t, x) for t, x in zip(titles, texts)]
-        if not s.get("eval_chunks", True):
-            feats = training_inputs(self.tokenizer, self.template, full, s["max_length"],
-                                    s["truncation"])
-            return feats, list(range(len(texts)))
+            features, owners = self.stance_features(encoded, targets)
+        else:
+            features, owners = self.topic_features(encoded)
+        out = self.decode(self.run(features, owners, len(texts)))
+        return out[0] if single else out
+
+    def decode(self, probs: torch.Tensor) -> list[dict]:
+        return [{"label": self.labels[int(p.argmax())],
+                 "scores": {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}}
+                for p in probs]
+
+    def topic_features(self, encoded: list[Encoded]) -> tuple[list[dict], list[int]]:
+        """Chunks (or one truncated input) per article, and the article each belongs to."""
+        s = self.settings
         feats, owners = [], []
-        for i, ids in enumerate(encode_texts(self.tokenizer, full)):
-            for f in chunked_inputs(self.template, ids, s["max_length"], s["chunk_stride"],
-                                    s.get("max_chunks", 0)):
-                feats.append(f)
-                owners.append(i)
+        for i, e in enumerate(encoded):
+            if s.get("eval_chunks", True):
+                chunks = chunked_inputs(self.template, e.body_ids, s["max_length"],
+                                        s["chunk_stride"], s.get("max_chunks", 0), e.title_ids)
+            else:
+                budget = s["max_length"] - self.template.single_extra
+                chunks = [self.template.single(truncate(e.ids, budget, s["truncation"]))]
+            feats.extend(chunks)
+            owners.extend([i] * len(chunks))
         return feats, owners
+
+    def stance_features(self, encoded: list[Encoded], targets: list[str],
+                        target_ids: dict[str, list[int]] | None = None
+                        ) -> tuple[list[dict], list[int]]:
+        """One (target, evidence) input per pair, as in training."""
+        max_length = self.settings["max_length"]
+        if target_ids is None:
+            unique = sorted(set(targets))
+            target_ids = dict(zip(unique, encode_texts(self.tokenizer, unique)))
+        feats = []
+        for e, target in zip(encoded, targets):
+            tid = target_ids[target][: max_length // 2]
+            budget = max_length - self.template.pair_extra - len(tid)
+            if self.settings["evidence"] == "head":
+                chosen = range(len(e.sentences))
+            else:
+                chosen = evidence_indices(target, e.sentences, [len(x) for x in e.sentence_ids],
+                                          budget)
+            body = [i for k in chosen for i in e.sentence_ids[k]]
+            feats.append(self.template.pair(tid, body[:budget]))
+        return feats, list(range(len(encoded)))
 
     @torch.inference_mode()
     def run(self, features: list[dict], owners: list[int], n: int) -> torch.Tensor:
         """Run the model over features in token-budget batches; average probabilities per owner."""
         sums = torch.zeros(n, len(self.labels))
         counts = torch.zeros(n, 1)
+        for batch, inputs in self.batches(features):
+            with autocast(self.device.type, self.precision):
+                probs = self.model(**inputs).logits.float().softmax(-1).cpu()
+            index = torch.tensor([owners[i] for i in batch])
+            sums.index_add_(0, index, probs)
+            counts.index_add_(0, index, torch.ones(len(batch), 1))
+        return sums / counts.clamp(min=1)
+
+    def batches(self, features: list[dict]):
+        """(indices, tensors on the device) per token-budget batch, longest first."""
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(f["input_ids"]) for f in features]
         for batch in token_budget_batches(lengths, self.max_tokens):
             inputs = collate([features[i] for i in batch], pad)
-            inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
-            logits = self.model(**inputs).logits.float().softmax(-1).cpu()
-            index = torch.tensor([owners[i] for i in batch])
-            sums.index_add_(0, index, logits)
-            counts.index_add_(0, index, torch.ones(len(batch), 1))
-        return sums / counts.clamp(min=1)
+            yield batch, {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}

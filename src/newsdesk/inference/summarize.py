@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from newsdesk.data.sentences import split_sentences
 from newsdesk.inference.batching import token_budget_batches
 from newsdesk.inference.device import pick_device
+from newsdesk.inference.encoding import Encoded, encode_articles
+from newsdesk.inference.precision import autocast, prepare_model, resolve_precision
 from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, pack_windows
-from newsdesk.models.inputs import Template, encode_texts
+from newsdesk.models.inputs import Template
 from newsdesk.models.loading import check_model_folder
 from newsdesk.training.rouge import within_budget, word_count
 
@@ -58,8 +59,9 @@ class SummaryPredictor:
     """Summarise articles with an extractive (or abstractive) newsdesk model folder."""
 
     def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
-                 max_tokens: int = 8192):
-        self.model = model.eval()
+                 precision: str = "fp32", max_tokens: int = 16384):
+        self.precision = resolve_precision(precision, device)
+        self.model = prepare_model(model.eval(), self.precision)
         self.tokenizer = tokenizer
         self.settings = settings
         self.device = torch.device(device)
@@ -67,7 +69,9 @@ class SummaryPredictor:
         self.template = Template.of(tokenizer) if settings["kind"] == "extractive" else None
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str = "auto", **kwargs) -> SummaryPredictor:
+    def from_pretrained(cls, folder: str | Path, device: str = "auto", precision: str = "fp32",
+                        **kwargs) -> SummaryPredictor:
+        """Load a folder written by `newsdesk train summary` (see ClassifierPredictor for args)."""
         folder = Path(folder)
         check_model_folder(folder, need_newsdesk=True)
         settings = json.loads((folder / "newsdesk.json").read_text())
@@ -81,7 +85,7 @@ class SummaryPredictor:
 
             model = AutoModelForSeq2SeqLM.from_pretrained(folder, **load_kwargs())
         return cls(model.to(device), AutoTokenizer.from_pretrained(folder), settings, device,
-                   **kwargs)
+                   precision, **kwargs)
 
     def summarize(self, texts: str | list[str]) -> str | list[str]:
         """One summary per article, in input order; an empty article gives an empty summary."""
@@ -95,33 +99,30 @@ class SummaryPredictor:
 
     def extract(self, texts: list[str]) -> list[tuple[list[str], list[int]]]:
         """(sentences, chosen indices) per article."""
-        split = [split_sentences(t) for t in texts]
-        scores = self.score(split)
-        return [(s, select_sentences(s, sc, self.settings)) for s, sc in zip(split, scores)]
+        return self.extract_encoded(encode_articles(self.tokenizer, texts))
 
-    def windows(self, split: list[list[str]]) -> tuple[list[Window], list[int]]:
-        """Windows over all articles' sentences, and the article each window belongs to."""
-        flat = [s for sentences in split for s in sentences]
-        ids = iter(encode_texts(self.tokenizer, flat))
-        windows, owners = [], []
-        for a, sentences in enumerate(split):
-            sentence_ids = [next(ids) for _ in sentences]
-            for w in pack_windows(sentence_ids, self.template, self.settings["max_length"]):
-                windows.append(w)
-                owners.append(a)
-        return windows, owners
+    def extract_encoded(self, encoded: list[Encoded]) -> list[tuple[list[str], list[int]]]:
+        scores = self.score(encoded)
+        return [(e.sentences, select_sentences(e.sentences, sc, self.settings))
+                for e, sc in zip(encoded, scores)]
 
     @torch.inference_mode()
-    def score(self, split: list[list[str]]) -> list[list[float]]:
-        """A score per sentence of every article."""
-        windows, owners = self.windows(split)
-        scores = [[0.0] * len(s) for s in split]
+    def score(self, encoded: list[Encoded]) -> list[list[float]]:
+        """A score per sentence of every article; windows cover every sentence."""
+        windows: list[Window] = []
+        owners: list[int] = []
+        for a, e in enumerate(encoded):
+            for w in pack_windows(e.sentence_ids, self.template, self.settings["max_length"]):
+                windows.append(w)
+                owners.append(a)
+        scores = [[0.0] * len(e.sentences) for e in encoded]
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(w.input_ids) for w in windows]
         for batch in token_budget_batches(lengths, self.max_tokens):
             inputs = collate_windows([windows[i] for i in batch], pad)
-            inputs = {k: v.to(self.device) for k, v in inputs.items()}
-            out = self.model(**inputs).cpu()
+            inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
+            with autocast(self.device.type, self.precision):
+                out = self.model(**inputs).float().cpu()
             for row, i in enumerate(batch):
                 for col, s in enumerate(windows[i].sentences):
                     scores[owners[i]][s] = float(out[row, col])
@@ -136,6 +137,7 @@ class SummaryPredictor:
             chunk = texts[start : start + batch_size]
             enc = self.tokenizer(chunk, max_length=self.settings["max_length"], truncation=True,
                                  padding=True, return_tensors="pt").to(self.device)
-            ids = self.model.generate(**enc, **generation_kwargs(self.settings))
+            ids = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                      **generation_kwargs(self.settings))
             out.extend(t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True))
         return [o if t.strip() else "" for o, t in zip(out, texts)]

@@ -63,34 +63,41 @@ def select_evidence(target: str, text: str, count_tokens, budget: int,
                     keep_lead: int = 1) -> str:
     """Fill a token budget with the sentences of `text` most relevant to `target`.
 
-    Sentences are scored by the share of the target's content words they contain; the first
-    `keep_lead` sentences are always kept (they state what the article is about). The chosen
-    sentences are returned in article order.
-
     Args:
         target: the claim or headline.
         text: the article body.
         count_tokens: a function giving the token count of a sentence.
         budget: the most tokens to fill.
         keep_lead: how many leading sentences to keep regardless of score.
+
+    Returns:
+        The chosen sentences in article order, joined by spaces.
     """
     sentences = split_sentences(text)
-    if not sentences:
-        return ""
+    chosen = evidence_indices(target, sentences, [count_tokens(s) for s in sentences], budget,
+                              keep_lead)
+    return " ".join(sentences[i] for i in chosen)
+
+
+def evidence_indices(target: str, sentences: list[str], counts: list[int], budget: int,
+                     keep_lead: int = 1) -> list[int]:
+    """Indices (in article order) of the sentences most relevant to `target` within `budget`.
+
+    Sentences are scored by the share of the target's content words they contain; the first
+    `keep_lead` sentences are always kept (they state what the article is about); ties go to
+    the earlier sentence.
+    """
     wanted = content_words(target)
-    scores = []
-    for i, s in enumerate(sentences):
-        overlap = len(wanted & content_words(s)) / max(1, len(wanted))
-        lead = 1.0 if i < keep_lead else 0.0
-        scores.append((lead, overlap, -i))
+    ranked = sorted(range(len(sentences)), key=lambda i: (
+        i < keep_lead, len(wanted & content_words(sentences[i])) / max(1, len(wanted)), -i),
+        reverse=True)
     chosen, used = [], 0
-    for lead, overlap, neg_i in sorted(scores, reverse=True):
-        i = -neg_i
-        n = count_tokens(sentences[i])
-        if used + n > budget:
-            if not chosen:  # one long sentence: keep it, the tokenizer truncates
+    for i in ranked:
+        if used + counts[i] > budget:
+            if not chosen:  # one long sentence: keep it, it is cut to the budget later
                 chosen.append(i)
+                used = budget
             continue
         chosen.append(i)
-        used += n
-    return " ".join(sentences[i] for i in sorted(chosen))
+        used += counts[i]
+    return sorted(chosen)

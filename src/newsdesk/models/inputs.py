@@ -131,9 +131,15 @@ def stance_body(tokenizer, target: str, text: str, max_length: int, evidence: st
 
 
 def chunked_inputs(template: Template, ids: list[int], max_length: int, stride: int,
-                   max_chunks: int = 0) -> list[dict]:
-    """Overlapping single-text chunks covering the article (the first `max_chunks` if set)."""
-    windows = chunk(ids, max_length - template.single_extra, stride)
+                   max_chunks: int = 0, prefix: list[int] | None = None) -> list[dict]:
+    """Overlapping single-text chunks covering the article (the first `max_chunks` if set).
+
+    `prefix` (the title's ids, at most a quarter of the budget) starts every chunk, so each
+    chunk reads like a training input, which always starts with the title.
+    """
+    budget = max_length - template.single_extra
+    prefix = (prefix or [])[: budget // 4]
+    windows = chunk(ids, budget - len(prefix), min(stride, (budget - len(prefix)) // 2))
     if max_chunks:
         windows = windows[:max_chunks]
-    return [template.single(w) for w in windows]
+    return [template.single(prefix + w) for w in windows]

@@ -1,0 +1,226 @@
+"""`newsdesk analyze`: a streaming, resumable batch job over JSONL, CSV or Parquet.
+
+Input is read in windows of records (constant memory); each window is analysed and its results
+appended to the output, then a small progress file (`OUTPUT.progress.json`) records how many
+input records and how many output bytes are complete. After a crash or kill -9, rerunning the
+same command truncates the output to the last complete window and continues after it, so nothing
+is lost or duplicated. Bad records go to `OUTPUT.errors.jsonl` with their location and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from newsdesk.data.records import DataError
+from newsdesk.data.tables import table_format
+from newsdesk.inference.analyzer import NewsAnalyzer, as_article
+
+csv.field_size_limit(sys.maxsize)
+
+
+def read_records(path: Path, text_column: str = "text") -> Iterator[tuple[int, str, dict | str]]:
+    """Yield (position, location, record or error message) for every input record, streaming."""
+    fmt = table_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        n = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, f"row {n}", row
+        return
+    with open(path, "rb") as raw:
+        if fmt == "jsonl":
+            for n, line in enumerate(raw, start=1):
+                if not line.strip():
+                    yield n, f"line {n}", "__skip__"
+                    continue
+                try:
+                    row = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    yield n, f"line {n}", f"undecodable bytes (not UTF-8) at byte {e.start}"
+                    continue
+                except json.JSONDecodeError as e:
+                    yield n, f"line {n}", f"not valid JSON ({e.msg} at column {e.colno})"
+                    continue
+                yield n, f"line {n}", row if isinstance(row, dict) else \
+                    f"expected a JSON object, found {type(row).__name__}"
+            return
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        reader = csv.DictReader(text)
+        n = 0
+        for row in reader:
+            n += 1
+            where = f"line {reader.line_num}"
+            if None in row or None in row.values():
+                yield n, where, "wrong number of fields"
+            elif any("\udc80" <= ch <= "\udcff" for v in row.values() for ch in v):
+                yield n, where, "undecodable bytes (not UTF-8)"
+            else:
+                yield n, where, row
+
+
+class Progress:
+    """The job's resumable state, written atomically after every window."""
+
+    def __init__(self, path: Path, signature: str):
+        self.path, self.signature = path, signature
+        self.records = self.output_bytes = self.error_bytes = self.errors = 0
+
+    def load(self) -> bool:
+        if not self.path.is_file():
+            return False
+        state = json.loads(self.path.read_text())
+        if state["signature"] != self.signature:
+            raise DataError(f"{self.path}: an earlier job with different arguments wrote this "
+                            "output; use another --out, or --overwrite to start again")
+        self.records, self.output_bytes = state["records"], state["output_bytes"]
+        self.error_bytes, self.errors = state["error_bytes"], state["errors"]
+        return True
+
+    def save(self, done: bool = False) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"signature": self.signature, "records": self.records,
+                                   "output_bytes": self.output_bytes, "errors": self.errors,
+                                   "error_bytes": self.error_bytes, "done": done}))
+        os.replace(tmp, self.path)
+
+
+def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | Path,
+            targets: list[str] | None = None, window: int = 256, overwrite: bool = False,
+            progress_bar: bool = True) -> dict:
+    """Analyse every record of `input_path` into `output_path` (JSONL), resumably.
+
+    Args:
+        analyzer: the loaded models.
+        input_path: JSONL, CSV or Parquet with a `text` column (and optional `id`, `title`).
+        output_path: JSONL output; `.errors.jsonl` and `.progress.json` files sit beside it.
+        targets: claims for the stance model.
+        window: records read, sorted and analysed together.
+        overwrite: discard an earlier partial output instead of resuming it.
+
+    Returns:
+        {"records", "written", "errors", "seconds", "resumed_from"}.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    if not input_path.is_file():
+        raise DataError(f"{input_path}: no such file")
+    table_format(input_path)
+    if output_path.suffix.lower() in (".parquet", ".pq"):
+        partial = output_path.with_name(output_path.name + ".partial.jsonl")
+        summary = run_job(analyzer, input_path, partial, targets, window, overwrite, progress_bar)
+        jsonl_to_parquet(partial, output_path)
+        partial.unlink()
+        return {**summary, "output": str(output_path)}
+    if output_path.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+        raise DataError(f"{output_path}: output must be .jsonl or .parquet")
+    errors_path = output_path.with_name(output_path.name + ".errors.jsonl")
+    signature = hashlib.sha1(json.dumps([str(input_path.resolve()), targets or [],
+                                         sorted(analyzer.keys.items())]).encode()).hexdigest()
+    state = Progress(output_path.with_name(output_path.name + ".progress.json"), signature)
+    if overwrite:
+        for p in (output_path, errors_path, state.path):
+            p.unlink(missing_ok=True)
+    elif output_path.exists() and not state.load():
+        raise DataError(f"{output_path}: exists and is not a resumable newsdesk output; "
+                        "use --overwrite or another --out")
+    resumed_from = state.records
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open(output_path, "ab") as out, open(errors_path, "ab") as err:
+        out.truncate(state.output_bytes)  # drop a window that was cut off mid-way
+        err.truncate(state.error_bytes)
+        bar = tqdm(disable=not progress_bar, unit=" articles", initial=state.records,
+                   desc="analyze", dynamic_ncols=True)
+        records = (r for r in read_records(input_path) if r[0] > state.records)
+        with ThreadPoolExecutor(max_workers=1) as reader:  # read the next window while we analyse
+            future = reader.submit(_take, records, window)
+            while True:
+                chunk = future.result()
+                if not chunk:
+                    break
+                future = reader.submit(_take, records, window)
+                good, bad = _validate(chunk, input_path)
+                results = analyzer.analyze([a for _, a in good], targets) if good else []
+                for (position, article), result in zip(good, results):
+                    result = {"position": position, **result}
+                    result["id"] = article["id"] if article["id"] is not None else str(position)
+                    out.write((json.dumps(result, ensure_ascii=False) + "\n").encode())
+                for record in bad:
+                    err.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
+                out.flush()
+                err.flush()
+                os.fsync(out.fileno())
+                os.fsync(err.fileno())
+                state.records = chunk[-1][0]
+                state.output_bytes, state.error_bytes = out.tell(), err.tell()
+                state.errors += len(bad)
+                state.save()
+                bar.update(len(chunk))
+        bar.close()
+    state.save(done=True)
+    return {"records": state.records, "errors": state.errors, "resumed_from": resumed_from,
+            "seconds": round(time.perf_counter() - started, 2), "output": str(output_path),
+            "errors_file": str(errors_path)}
+
+
+def jsonl_to_parquet(src: Path, dst: Path, batch: int = 5000) -> None:
+    """Convert the finished JSONL output to Parquet in batches (constant memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    tmp = dst.with_name(dst.name + ".tmp")
+    try:
+        with open(src, encoding="utf-8") as f:
+            while True:
+                rows = [json.loads(line) for _, line in zip(range(batch), f)]
+                if not rows:
+                    break
+                table = pa.Table.from_pylist(rows)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no records at all
+        pq.write_table(pa.table({"position": pa.array([], pa.int64())}), tmp)
+    os.replace(tmp, dst)
+
+
+def _take(it, n: int) -> list:
+    out = []
+    for item in it:
+        out.append(item)
+        if len(out) == n:
+            break
+    return out
+
+
+def _validate(chunk, path: Path) -> tuple[list, list]:
+    good, bad = [], []
+    for position, where, row in chunk:
+        if row == "__skip__":
+            continue
+        if isinstance(row, str):
+            bad.append({"position": position, "where": f"{path}, {where}", "error": row})
+            continue
+        try:
+            good.append((position, as_article(row)))
+        except DataError as e:
+            bad.append({"position": position, "where": f"{path}, {where}", "error": str(e),
+                        "id": row.get("id") if isinstance(row.get("id"), (str, int)) else None})
+    return good, bad

@@ -1,0 +1,161 @@
+"""Summariser: oracle labels, windows, budgets, training/reloading, edge cases, tiny BART."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsdesk.data import prepare
+from newsdesk.data.sentences import split_sentences
+from newsdesk.inference.summarize import SummaryPredictor, select_sentences
+from newsdesk.models.extractive import pack_windows
+from newsdesk.models.inputs import Template, encode_texts
+from newsdesk.training.config import SummaryConfig
+from newsdesk.training.oracle import greedy_oracle, match_labels, oracle_labels
+from newsdesk.training.rouge import lead_ratio, rouge
+from newsdesk.training.summary import train_summariser
+
+from conftest import tiny_tokenizer
+
+ARTICLE = ["Shares rose sharply on Monday.", "The bank said profit grew.",
+           "Analysts expected a fall.", "The firm will pay a dividend.", "Markets were calm."]
+
+
+def test_match_labels_exact_and_fallback():
+    assert match_labels(ARTICLE, ["The bank said profit grew.", "Markets were calm."]) == [
+        0, 1, 0, 0, 1]
+    # a reference sentence that is not an exact copy falls back to its best ROUGE-1 match
+    assert match_labels(ARTICLE, ["the firm will pay a big dividend"]) == [0, 0, 0, 1, 0]
+    assert match_labels(ARTICLE, ["Completely unrelated words here"]) == [0, 0, 0, 0, 0]
+
+
+def test_greedy_oracle_covers_abstractive_reference():
+    labels = greedy_oracle(ARTICLE, "Profit grew at the bank, and the firm pays a dividend.")
+    assert labels[1] == 1 and labels[3] == 1 and labels[4] == 0
+    assert oracle_labels(ARTICLE, ["Profit grew at the bank."], mode="match")[1] == 1
+
+
+def test_windows_cover_every_sentence_of_long_article():
+    tok = tiny_tokenizer()
+    template = Template.of(tok)
+    sentences = [f"The market story number {i} said profit rose." for i in range(60)]
+    windows = pack_windows(encode_texts(tok, sentences), template, max_length=40)
+    assert len(windows) > 5
+    covered = [s for w in windows for s in w.sentences]
+    assert covered == list(range(60))  # each sentence exactly once, in order
+    assert all(len(w.input_ids) <= 40 for w in windows)
+    huge = pack_windows([list(range(5, 200))], template, max_length=40)
+    assert len(huge) == 1 and len(huge[0].input_ids) == 40
+
+
+def test_selection_respects_budget_order_and_blocking():
+    sentences = ["one two three four.", "five six seven eight.", "one two three nine.",
+                 "ten eleven twelve thirteen."]
+    scores = [0.9, 0.1, 0.8, 0.5]
+    by_count = {"budget": "sentences", "sentences": 2, "trigram_blocking": True}
+    assert select_sentences(sentences, scores, by_count) == [0, 3]  # 2 repeats "one two three"
+    by_count["trigram_blocking"] = False
+    assert select_sentences(sentences, scores, by_count) == [0, 2]
+    by_words = {"budget": "words", "words": 5, "trigram_blocking": True}
+    assert select_sentences(sentences, scores, by_words) == [0, 3]
+    by_ratio = {"budget": "ratio", "ratio": 0.2, "trigram_blocking": True}
+    assert select_sentences(sentences, scores, by_ratio) == [0]
+    assert select_sentences([], [], by_ratio) == []
+
+
+def test_rouge_and_lead_baselines():
+    ref = "The bank said profit grew. Markets were calm."
+    assert rouge([ref], [ref])["rouge2"] == 100.0
+    assert lead_ratio(ARTICLE, 0.3) == "Shares rose sharply on Monday. The bank said profit grew."
+
+
+@pytest.fixture
+def summary_data(tmp_path, bbc_dir):
+    prepare("bbc", bbc_dir, tmp_path / "prep", dev=0.3)
+    return tmp_path / "prep"
+
+
+def test_extractive_trains_saves_reloads_and_handles_edge_cases(tmp_path, summary_data,
+                                                                tiny_bert_dir, seed):
+    out = tmp_path / "sum"
+    config = SummaryConfig(data=str(summary_data), output_dir=str(out), model=str(tiny_bert_dir),
+                           max_length=32, epochs=1, batch_size=4, learning_rate=1e-3)
+    metrics = train_summariser(config)
+    assert {"config.json", "model.safetensors", "scorer_head.safetensors", "tokenizer.json",
+            "newsdesk.json", "metrics.json", "README.md"} <= {p.name for p in out.iterdir()}
+    assert {"model", "lead3", "oracle"} <= set(metrics)
+    assert json.loads((out / "newsdesk.json").read_text())["ratio"] > 0  # learned from data
+
+    dev = [json.loads(line) for line in (summary_data / "dev.jsonl").read_text().splitlines()]
+    texts = [r["text"] for r in dev]
+    long_article = " ".join(texts)  # far longer than the 32-token windows
+    edge = ["", "Just one sentence here.", "no punctuation at all in this text just words",
+            long_article]
+    first = SummaryPredictor.from_pretrained(out, device="cpu")
+    second = SummaryPredictor.from_pretrained(out, device="cpu")
+    assert first.summarize(texts + edge) == second.summarize(texts + edge)
+    assert first.summarize(texts) == [first.summarize(t) for t in texts]
+    summaries = first.summarize(edge)
+    assert summaries[0] == ""
+    assert summaries[1] == "Just one sentence here."
+    assert summaries[2] == edge[2]
+    chosen = split_sentences(summaries[3])
+    article = split_sentences(long_article)
+    assert chosen and all(s in article for s in chosen)
+    positions = [article.index(s) for s in chosen]
+    assert positions == sorted(positions)  # article order
+
+
+def test_tiny_bart_trains_saves_reloads_and_generates(tmp_path, summary_data, seed):
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    tok = tiny_tokenizer()
+    cfg = BartConfig(vocab_size=len(tok), d_model=32, encoder_layers=2, decoder_layers=2,
+                     encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
+                     decoder_ffn_dim=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id,
+                     bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id,
+                     decoder_start_token_id=tok.sep_token_id, forced_eos_token_id=tok.sep_token_id)
+    base = tmp_path / "tiny-bart"
+    BartForConditionalGeneration(cfg).save_pretrained(base)
+    tok.save_pretrained(base)
+    out = tmp_path / "abs"
+    config = SummaryConfig(kind="abstractive", data=str(summary_data), output_dir=str(out),
+                           model=str(base), max_length=64, max_target_length=24, epochs=1,
+                           batch_size=4, num_beams=2, min_new_tokens=2, max_new_tokens=8,
+                           learning_rate=1e-3)
+    metrics = train_summariser(config)
+    assert "rouge2" in metrics["model"]
+    assert json.loads((out / "newsdesk.json").read_text())["num_beams"] == 2
+    texts = ["profit market bank said growth.", "goal match team win."]
+    a = SummaryPredictor.from_pretrained(out, device="cpu").summarize(texts)
+    b = SummaryPredictor.from_pretrained(out, device="cpu").summarize(texts)
+    assert a == b and all(isinstance(s, str) and s for s in a)
+    assert SummaryPredictor.from_pretrained(out, device="cpu").summarize("") == ""
+
+
+def test_summary_needs_summaries(tmp_path):
+    from newsdesk.data.records import DataError
+
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps({"text": f"Text {i}.", "topic": "a"}) for i in range(10)))
+    prepare("table", path, tmp_path / "p")
+    with pytest.raises(DataError, match=r"record\(s\) have no summary"):
+        train_summariser(SummaryConfig(data=str(tmp_path / "p"), output_dir=str(tmp_path / "o")))
+
+
+def test_summary_config_errors():
+    from newsdesk.data.records import DataError
+
+    with pytest.raises(DataError, match="budget must be one of"):
+        SummaryConfig(budget="pages")
+    with pytest.raises(DataError, match=r"ratio must be in \[0, 1\)"):
+        SummaryConfig(ratio=1.5)
+
+
+def test_readme_mentions_every_cli_command():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for command in ("newsdesk data prepare", "newsdesk train topic", "newsdesk train stance",
+                    "newsdesk train summary", "newsdesk evaluate"):
+        assert command in readme, command
