@@ -134,7 +134,7 @@ def tiny_bert_dir(tmp_path: Path) -> Path:
 
     tokenizer = tiny_tokenizer()
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
     folder = tmp_path / "tiny-bert"
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -77,6 +77,13 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def cmd_quickstart(args) -> int:
+    from newsdesk.quickstart import quickstart
+
+    quickstart(args.data, args.out, model=args.model, claim=args.claim, show=args.show)
+    return 0
+
+
 def add_commands(sub) -> None:
     """Register `train` and `evaluate` on the `newsdesk` parser."""
     train = sub.add_parser("train", help="fine-tune a model").add_subparsers(dest="train_task",
@@ -110,5 +117,15 @@ def add_commands(sub) -> None:
     p.add_argument("--window", type=int, default=256, help="records analysed together")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier partial output")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("quickstart", help="prepare, train quick models, evaluate and analyse")
+    p.add_argument("--data", help="folder with bbc-news-summary/ and fnc-1/ "
+                   "(default $NEWSDESK_DATA or ../shared/data)")
+    p.add_argument("--out", default="runs/quickstart", help="where data and models go")
+    p.add_argument("--model", default="minilm", help="base encoder (default: packaged MiniLM)")
+    p.add_argument("--claim", default="The government will raise taxes",
+                   help="claim whose stance is shown for the sample articles")
+    p.add_argument("--show", type=int, default=3, help="dev articles to analyse and print")
+    p.set_defaults(func=cmd_quickstart)
 
 

@@ -6,12 +6,12 @@ encoding (the usual case: all three fine-tuned from the same encoder).
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
 from newsdesk.data.records import DataError
 from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.inference.encoding import encode_articles, tokenizer_key
+from newsdesk.inference.encoding import Encoded, encode_articles, tokenizer_key
 from newsdesk.inference.summarize import SummaryPredictor
 from newsdesk.models.inputs import encode_texts
 
@@ -84,6 +84,26 @@ class NewsAnalyzer:
         single = isinstance(articles, (str, dict)) or is_dataclass(articles)
         items = [as_article(a, f"article {i}: ") for i, a in
                  enumerate([articles] if single else list(articles))]
+        results = self.run(self.prepare(items), targets)
+        return results[0] if single else results
+
+    def prepare(self, items: list[dict]) -> Prepared:
+        """Tokenise normalised articles once per distinct tokenizer (the CPU-side half of the
+        work, which a batch job runs for the next window while the models run this one)."""
+        texts = [a["text"] for a in items]
+        titles = [a["title"] for a in items]
+        encodings: dict[str, list] = {}
+        for name, predictor in self.models.items():
+            key = self.keys[name]
+            if key not in encodings and not (name == "summary" and
+                                             predictor.settings["kind"] != "extractive"):
+                separable = getattr(predictor, "separable", True)
+                encodings[key] = encode_articles(predictor.tokenizer, texts, titles, separable)
+        return Prepared(items, encodings)
+
+    def run(self, prepared: Prepared, targets: str | list[str] | None = None) -> list[dict]:
+        """Run the loaded models over prepared articles; results in input order."""
+        items = prepared.items
         if isinstance(targets, str):
             targets = [targets]
         if targets and self.stance is None:
@@ -91,25 +111,16 @@ class NewsAnalyzer:
         results = [{"id": a["id"]} for a in items]
         if not items:
             return []
-        texts = [a["text"] for a in items]
-        titles = [a["title"] for a in items]
-        encodings: dict[str, list] = {}
-
-        def encoded(name: str, predictor) -> list:
-            key = self.keys[name]
-            if key not in encodings:
-                separable = getattr(predictor, "separable", True)
-                encodings[key] = encode_articles(predictor.tokenizer, texts, titles, separable)
-            return encodings[key]
-
+        n = len(items)
         if self.topic is not None:
-            feats, owners = self.topic.topic_features(encoded("topic", self.topic))
-            for r, p in zip(results, self.topic.decode(self.topic.run(feats, owners, len(items)))):
+            enc = prepared.encodings[self.keys["topic"]]
+            feats, owners = self.topic.topic_features(enc)
+            for r, p in zip(results, self.topic.decode(self.topic.run(feats, owners, n))):
                 r["topic"] = p
         if self.stance is not None and targets:
-            enc = encoded("stance", self.stance)
+            enc = prepared.encodings[self.keys["stance"]]
             target_ids = dict(zip(targets, encode_texts(self.stance.tokenizer, list(targets))))
-            pairs = [(i, t) for t in targets for i in range(len(items))]
+            pairs = [(i, t) for t in targets for i in range(n)]
             feats, _ = self.stance.stance_features([enc[i] for i, _ in pairs],
                                                    [t for _, t in pairs], target_ids)
             probs = self.stance.run(feats, list(range(len(pairs))), len(pairs))
@@ -119,10 +130,18 @@ class NewsAnalyzer:
                 results[i]["stance"][t] = p
         if self.summary is not None:
             if self.summary.settings["kind"] == "extractive":
-                for r, (sents, chosen) in zip(results, self.summary.extract_encoded(
-                        encoded("summary", self.summary))):
+                enc = prepared.encodings[self.keys["summary"]]
+                for r, (sents, chosen) in zip(results, self.summary.extract_encoded(enc)):
                     r["summary"] = " ".join(sents[i] for i in chosen)
             else:
-                for r, s in zip(results, self.summary.generate(texts)):
+                for r, s in zip(results, self.summary.generate([a["text"] for a in items])):
                     r["summary"] = s
-        return results[0] if single else results
+        return results
+
+
+@dataclass
+class Prepared:
+    """Normalised articles and their encodings, keyed by tokenizer."""
+
+    items: list[dict]
+    encodings: dict[str, list[Encoded]]

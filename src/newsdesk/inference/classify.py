@@ -34,6 +34,7 @@ class ClassifierPredictor:
         self.max_tokens = max_tokens
         self.template = Template.of(tokenizer)
         self.separable = is_separable(tokenizer)
+        self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
 
     @classmethod
@@ -145,4 +146,6 @@ class ClassifierPredictor:
         lengths = [len(f["input_ids"]) for f in features]
         for batch in token_budget_batches(lengths, self.max_tokens):
             inputs = collate([features[i] for i in batch], pad)
+            self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
+            self.stats["computed_tokens"] += inputs["attention_mask"].numel()
             yield batch, {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}

@@ -145,15 +145,20 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
         bar = tqdm(disable=not progress_bar, unit=" articles", initial=state.records,
                    desc="analyze", dynamic_ncols=True)
         records = (r for r in read_records(input_path) if r[0] > state.records)
-        with ThreadPoolExecutor(max_workers=1) as reader:  # read the next window while we analyse
-            future = reader.submit(_take, records, window)
+
+        def next_window():  # read, check and tokenise; runs while the models run the last one
+            chunk = _take(records, window)
+            good, bad = _validate(chunk, input_path)
+            return chunk, good, bad, analyzer.prepare([a for _, a in good])
+
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            future = reader.submit(next_window)
             while True:
-                chunk = future.result()
+                chunk, good, bad, prepared = future.result()
                 if not chunk:
                     break
-                future = reader.submit(_take, records, window)
-                good, bad = _validate(chunk, input_path)
-                results = analyzer.analyze([a for _, a in good], targets) if good else []
+                future = reader.submit(next_window)
+                results = analyzer.run(prepared, targets) if good else []
                 for (position, article), result in zip(good, results):
                     result = {"position": position, **result}
                     result["id"] = article["id"] if article["id"] is not None else str(position)

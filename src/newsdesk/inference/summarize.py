@@ -67,6 +67,7 @@ class SummaryPredictor:
         self.device = torch.device(device)
         self.max_tokens = max_tokens
         self.template = Template.of(tokenizer) if settings["kind"] == "extractive" else None
+        self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str = "auto", precision: str = "fp32",
@@ -120,6 +121,8 @@ class SummaryPredictor:
         lengths = [len(w.input_ids) for w in windows]
         for batch in token_budget_batches(lengths, self.max_tokens):
             inputs = collate_windows([windows[i] for i in batch], pad)
+            self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
+            self.stats["computed_tokens"] += inputs["attention_mask"].numel()
             inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
             with autocast(self.device.type, self.precision):
                 out = self.model(**inputs).float().cpu()

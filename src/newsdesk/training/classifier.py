@@ -132,6 +132,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     train, dev, labels = load_splits(config)
     train = resample(train, config.downsample, config.max_train_examples, config.seed)
     dev_epoch = resample(dev, {}, config.max_eval_examples, config.seed)  # for per-epoch checks
+    dev = resample(dev, {}, config.final_eval_examples, config.seed)
     log.info("train %d, dev %d (per-epoch %d) examples; labels %s", len(train), len(dev),
              len(dev_epoch), labels)
     label2id = {lab: i for i, lab in enumerate(labels)}
