@@ -1,0 +1,248 @@
+"""One builder per corpus source, each returning a `datasets.Dataset` with standard columns.
+
+- `bbc_news_summary(dir)`: BBC News Summary's `News Articles/<topic>/NNN.txt` + `Summaries/...`.
+- `fnc1(dir)`: FNC-1 bodies joined with stances on Body ID (train, and competition_test if present).
+- `table(path, columns=...)`: a user's CSV, JSONL or Parquet file, with a column mapping.
+
+Builders clean as they read (decoding, whitespace, summary spacing), drop exact duplicates and
+count everything they repair or drop in the `CleaningReport` passed to them.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import datasets
+
+from newsdesk.data.clean import (
+    CleaningReport,
+    decode,
+    normalise_whitespace,
+    read_text,
+    repair_sentence_spacing,
+    text_key,
+)
+from newsdesk.data.records import (
+    STANCE_LABELS,
+    Article,
+    DataError,
+    StancePair,
+    columns_of,
+    to_rows,
+)
+from newsdesk.data.tables import read_table
+
+csv.field_size_limit(sys.maxsize)
+
+
+def bbc_news_summary(root: str | Path, report: CleaningReport | None = None) -> datasets.Dataset:
+    """Load BBC News Summary from its publisher's folder layout.
+
+    Args:
+        root: the folder holding `News Articles/` and `Summaries/`.
+        report: filled with what cleaning repaired or dropped.
+
+    Returns:
+        Articles with id "<topic>/<NNN>", title, text, topic and summary.
+    """
+    report = report if report is not None else CleaningReport()
+    root = Path(root)
+    articles_dir, summaries_dir = root / "News Articles", root / "Summaries"
+    for d in (articles_dir, summaries_dir):
+        if not d.is_dir():
+            raise DataError(
+                f"{root}: not a BBC News Summary folder: missing '{d.name}/' "
+                "(wanted 'News Articles/<topic>/NNN.txt' and 'Summaries/<topic>/NNN.txt')"
+            )
+    topics = sorted(p.name for p in articles_dir.iterdir() if p.is_dir())
+    if not topics:
+        raise DataError(f"{articles_dir}: no topic folders found")
+    records: list[Article] = []
+    for topic in topics:
+        for path in sorted((articles_dir / topic).glob("*.txt")):
+            summary_path = summaries_dir / topic / path.name
+            if not summary_path.is_file():
+                raise DataError(f"{path}: no matching summary file {summary_path}")
+            title, text = _split_title(read_text(path, report), path)
+            summary = normalise_whitespace(read_text(summary_path, report), keep_paragraphs=False)
+            summary, repairs = repair_sentence_spacing(summary)
+            report.summary_spacing_repairs += repairs
+            if not summary:
+                raise DataError(f"{summary_path}: empty summary")
+            records.append(Article(f"{topic}/{path.stem}", text, title, topic, summary))
+    if not records:
+        raise DataError(f"{articles_dir}: no .txt articles found")
+    records = _drop_duplicates(records, lambda r: text_key(r.text), report)
+    return _dataset(records, "article")
+
+
+def _split_title(raw: str, path: Path) -> tuple[str, str]:
+    """BBC files: the first line is the title, then a blank line, then the body."""
+    text = normalise_whitespace(raw)
+    title, _, body = text.partition("\n")
+    if not body.strip():
+        raise DataError(f"{path}: expected a title line then the article body; found no body")
+    return title.strip(), body.strip()
+
+
+def fnc1(root: str | Path, report: CleaningReport | None = None) -> datasets.Dataset:
+    """Load FNC-1: `train_bodies.csv` joined with `train_stances.csv` on Body ID.
+
+    A `competition_test_bodies.csv`/`competition_test_stances.csv` pair is loaded too when present
+    (ids prefixed "test-", groups kept apart from the training bodies). Bodies with identical text
+    share one group, so a split never puts the same body text on both sides. Exact duplicate
+    (headline, body) pairs are dropped and counted.
+    """
+    report = report if report is not None else CleaningReport()
+    root = Path(root)
+    pairs: list[StancePair] = []
+    found = False
+    for prefix in ("train", "competition_test"):
+        bodies_path, stances_path = root / f"{prefix}_bodies.csv", root / f"{prefix}_stances.csv"
+        if not bodies_path.exists() and not stances_path.exists():
+            continue
+        for p in (bodies_path, stances_path):
+            if not p.is_file():
+                raise DataError(f"{p}: missing (FNC-1 needs both {prefix}_bodies.csv and "
+                                f"{prefix}_stances.csv)")
+        found = True
+        pairs.extend(_fnc1_pairs(bodies_path, stances_path, prefix, report))
+    if not found:
+        raise DataError(f"{root}: no FNC-1 files (wanted train_bodies.csv and train_stances.csv)")
+    pairs = _drop_duplicates(pairs, lambda r: text_key(r.target, r.text), report)
+    return _dataset(pairs, "stance")
+
+
+def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: CleaningReport):
+    tag = "" if prefix == "train" else "test-"
+    bodies: dict[str, str] = {}
+    group_of_text: dict[str, str] = {}
+    group: dict[str, str] = {}
+    for line, row in _csv_rows(bodies_path, ["Body ID", "articleBody"], report):
+        body = normalise_whitespace(row["articleBody"])
+        if not body:
+            raise DataError(f"{bodies_path}, line {line}: empty articleBody for Body ID "
+                            f"{row['Body ID']!r}")
+        body_id = row["Body ID"].strip()
+        bodies[body_id] = body
+        group[body_id] = group_of_text.setdefault(text_key(body), tag + body_id)
+    for line, row in _csv_rows(stances_path, ["Headline", "Body ID", "Stance"], report):
+        body_id, stance = row["Body ID"].strip(), row["Stance"].strip().lower()
+        if body_id not in bodies:
+            raise DataError(f"{stances_path}, line {line}: Body ID {body_id!r} is not in "
+                            f"{bodies_path.name}")
+        if stance not in STANCE_LABELS:
+            raise DataError(f"{stances_path}, line {line}: unknown Stance {row['Stance']!r}; "
+                            f"expected one of {list(STANCE_LABELS)}")
+        headline = normalise_whitespace(row["Headline"], keep_paragraphs=False)
+        if not headline:
+            raise DataError(f"{stances_path}, line {line}: empty Headline")
+        yield StancePair(f"{tag}{line}", headline, bodies[body_id], stance, group[body_id])
+
+
+def _csv_rows(path: Path, wanted: list[str], report: CleaningReport):
+    """Yield (line number, row) from a CSV decoded with fallbacks; check the header first."""
+    text = decode(Path(path).read_bytes(), str(path), report)
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    header = reader.fieldnames or []
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {header}, wanted {wanted}")
+    for row in reader:
+        if None in row or any(row[c] is None for c in wanted):
+            raise DataError(f"{path}, line {reader.line_num}: wrong number of fields "
+                            f"(wanted {len(header)})")
+        yield reader.line_num, row
+
+
+def table(
+    path: str | Path,
+    columns: dict[str, str] | None = None,
+    task: str = "article",
+    labels: list[str] | None = None,
+    report: CleaningReport | None = None,
+) -> datasets.Dataset:
+    """Load a user's CSV, JSONL or Parquet file into standard records.
+
+    Args:
+        path: the file; its format is taken from the suffix (.csv, .jsonl/.json, .parquet).
+        columns: standard column -> column in the file, e.g. {"text": "body", "topic": "section"}.
+            Standard columns not mapped are looked up under their own names; `id` defaults to the
+            row number.
+        task: "article" (id, title, text, topic, summary) or "stance" (id, target, text, label, group).
+        labels: if given, the only labels accepted (anything else is an error naming the row).
+        report: filled with what cleaning repaired or dropped.
+    """
+    report = report if report is not None else CleaningReport()
+    path = Path(path)
+    wanted = columns_of(task)
+    mapping = {c: (columns or {}).get(c, c) for c in wanted}
+    unknown = sorted(set(columns or {}) - set(wanted))
+    if unknown:
+        raise DataError(f"unknown standard column(s) {unknown} in the mapping; the {task} "
+                        f"columns are {wanted}")
+    required = ["text"] + (["target"] if task == "stance" else [])
+    label_col = "topic" if task == "article" else "label"
+    records = []
+    for where, row in read_table(path, report):
+        missing = [mapping[c] for c in required if mapping[c] not in row]
+        if missing:
+            raise DataError(f"{where}: missing column(s) {missing}; found {sorted(row)}, wanted "
+                            f"{[mapping[c] for c in required]} (map yours with columns=...)")
+        values = {}
+        for col in wanted:
+            value = row.get(mapping[col])
+            if value is not None and not isinstance(value, str):
+                if isinstance(value, (int, float)) and col in ("id", "group", label_col):
+                    value = str(value)
+                else:
+                    raise DataError(f"{where}: column {mapping[col]!r} should be text, found "
+                                    f"{type(value).__name__} {value!r:.60}")
+            if value is not None:
+                value = normalise_whitespace(value, keep_paragraphs=col == "text")
+            values[col] = value or None
+        for col in required:
+            if not values[col]:
+                raise DataError(f"{where}: empty {mapping[col]!r}")
+        if values.get("summary"):
+            values["summary"], repairs = repair_sentence_spacing(values["summary"])
+            report.summary_spacing_repairs += repairs
+        label = values.get(label_col)
+        if labels is not None and label is not None and label not in labels:
+            raise DataError(f"{where}: unknown label {label!r} in column {mapping[label_col]!r}; "
+                            f"expected one of {labels}")
+        values["id"] = values["id"] or where.rsplit(" ", 1)[-1]
+        records.append((Article if task == "article" else StancePair)(**values))
+    if not records:
+        raise DataError(f"{path}: no records")
+    ids = [r.id for r in records]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise DataError(f"{path}: id {dup!r} appears more than once; ids must be unique")
+    key = (lambda r: text_key(r.text)) if task == "article" else (
+        lambda r: text_key(r.target, r.text))
+    records = _drop_duplicates(records, key, report)
+    return _dataset(records, task)
+
+
+def _drop_duplicates(records, key, report: CleaningReport):
+    seen: dict[str, str] = {}
+    kept = []
+    for r in records:
+        k = key(r)
+        if k in seen:
+            report.duplicates_dropped.append(r.id)
+            report.duplicate_of[r.id] = seen[k]
+            continue
+        seen[k] = r.id
+        kept.append(r)
+    return kept
+
+
+def _dataset(records, task: str) -> datasets.Dataset:
+    features = datasets.Features({c: datasets.Value("string") for c in columns_of(task)})
+    ds = datasets.Dataset.from_list(to_rows(records), features=features)
+    ds.info.description = task
+    return ds

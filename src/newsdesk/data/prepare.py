@@ -1,0 +1,125 @@
+"""`newsdesk data prepare`: build, clean, split and write a prepared folder that training reads.
+
+A prepared folder holds `train.jsonl`, `dev.jsonl` (and `test.jsonl` if asked) plus
+`manifest.json`: the task, the source, counts per split and label, source file checksums and what
+cleaning repaired or dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import datasets
+
+from newsdesk.data import builders
+from newsdesk.data.clean import CleaningReport, sha256_file
+from newsdesk.data.records import DataError, columns_of, label_column
+from newsdesk.data.splits import split_indices
+
+MANIFEST = "manifest.json"
+SOURCES = ("bbc", "fnc1", "table")
+
+
+def prepare(
+    source: str,
+    src: str | Path,
+    out: str | Path,
+    dev: float = 0.15,
+    test: float = 0.0,
+    seed: int = 13,
+    columns: dict[str, str] | None = None,
+    task: str = "article",
+    labels: list[str] | None = None,
+) -> dict:
+    """Build a corpus from `src`, split it and write the prepared folder `out`.
+
+    Args:
+        source: "bbc", "fnc1" or "table".
+        src: the corpus folder (bbc, fnc1) or file (table).
+        out: the folder to write; created if needed.
+        dev, test: held-out fractions (test 0 means no test split).
+        seed: split seed.
+        columns, task, labels: passed to the `table` builder.
+
+    Returns:
+        The manifest written to `out/manifest.json`.
+    """
+    started = time.perf_counter()
+    report = CleaningReport()
+    src = Path(src)
+    if source == "bbc":
+        ds = builders.bbc_news_summary(src, report)
+    elif source == "fnc1":
+        ds = builders.fnc1(src, report)
+    elif source == "table":
+        ds = builders.table(src, columns=columns, task=task, labels=labels, report=report)
+    else:
+        raise DataError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
+    task = ds.info.description
+    label_col = label_column(task)
+    group_col = "group" if task == "stance" else None
+    fractions = {"dev": dev, **({"test": test} if test else {})}
+    splits = split_indices(ds[label_col], ds[group_col] if group_col else None, fractions, seed)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for name, idx in splits.items():
+        part = ds.select(idx)
+        _write_jsonl(out / f"{name}.jsonl", part)
+        counts[name] = {"total": len(part), "labels": dict(sorted(Counter(part[label_col]).items(),
+                                                                   key=lambda kv: str(kv[0])))}
+    manifest = {
+        "task": task,
+        "source": source,
+        "source_path": str(src.resolve()),
+        "label_column": label_col,
+        "group_column": group_col,
+        "seed": seed,
+        "fractions": fractions,
+        "records": len(ds),
+        "splits": counts,
+        "cleaning": report.to_dict(),
+        "checksums": _checksums(src),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return manifest
+
+
+def _write_jsonl(path: Path, ds: datasets.Dataset) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in ds:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _checksums(src: Path) -> dict[str, str]:
+    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+    base = src.parent if src.is_file() else src
+    return {str(p.relative_to(base)): sha256_file(p) for p in files}
+
+
+def read_manifest(folder: str | Path) -> dict:
+    """Read a prepared folder's manifest; a clear error if the folder was not prepared."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise DataError(f"{folder}: not a prepared data folder (no {MANIFEST}); run "
+                        "`newsdesk data prepare bbc|fnc1|table SRC --out DIR` first")
+    return json.loads(path.read_text())
+
+
+def load_prepared(folder: str | Path, split: str = "train") -> datasets.Dataset:
+    """Load one split of a prepared folder as a `datasets.Dataset` with the standard columns."""
+    manifest = read_manifest(folder)
+    path = Path(folder) / f"{split}.jsonl"
+    if split not in manifest["splits"] or not path.is_file():
+        raise DataError(f"{folder}: no {split!r} split; it has {sorted(manifest['splits'])}")
+    features = datasets.Features({c: datasets.Value("string") for c in columns_of(manifest["task"])})
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    ds = datasets.Dataset.from_list(rows, features=features)
+    ds.info.description = manifest["task"]
+    return ds

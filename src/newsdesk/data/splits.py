@@ -1,0 +1,54 @@
+"""Deterministic, stratified, group-aware splits."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
+
+def split_indices(
+    labels: list[str | None],
+    groups: list[str] | None,
+    fractions: dict[str, float],
+    seed: int = 13,
+) -> dict[str, list[int]]:
+    """Assign every row to a split, stratified by label and never cutting a group in two.
+
+    Args:
+        labels: one label per row (None where unlabelled; these are stratified as their own class).
+        groups: one group key per row, or None for independent rows.
+        fractions: split name -> fraction for the held-out splits, e.g. {"dev": 0.15, "test": 0.1};
+            "train" takes the rest.
+        seed: the same seed and input always give the same split.
+
+    Returns:
+        split name -> sorted row indices; every row is in exactly one split.
+    """
+    n = len(labels)
+    y = np.array(["\x00none" if lab is None else lab for lab in labels])
+    remaining = np.arange(n)
+    result: dict[str, list[int]] = {}
+    left = 1.0
+    for name, fraction in fractions.items():
+        if not 0 < fraction < 1:
+            raise ValueError(f"split fraction for {name!r} must be in (0, 1), got {fraction}")
+        share = fraction / left  # fraction of what is left
+        left -= fraction
+        if left <= 0:
+            raise ValueError(f"split fractions {fractions} leave nothing for train")
+        taken = _take(remaining, y, None if groups is None else np.array(groups), share, seed)
+        result[name] = sorted(int(i) for i in taken)
+        remaining = np.setdiff1d(remaining, taken)
+    result = {"train": sorted(int(i) for i in remaining), **result}
+    return result
+
+
+def _take(idx: np.ndarray, y: np.ndarray, groups: np.ndarray | None, share: float, seed: int):
+    if groups is None:
+        stratify = y[idx] if min(np.unique(y[idx], return_counts=True)[1]) >= 2 else None
+        _, taken = train_test_split(idx, test_size=share, random_state=seed, stratify=stratify)
+        return taken
+    n_splits = max(2, round(1 / share))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    _, fold = next(folds.split(idx, y[idx], groups[idx]))
+    return idx[fold]
