@@ -67,6 +67,9 @@ class SentenceScorer(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.head = nn.Linear(encoder.config.hidden_size, 1)
+        pooler = getattr(encoder, "pooler", None)
+        if isinstance(pooler, nn.Module):  # unused by the scorer; frozen so DDP sees no idle weights
+            pooler.requires_grad_(False)
 
     @classmethod
     def from_encoder(cls, name_or_path: str) -> SentenceScorer:

@@ -33,6 +33,7 @@ from newsdesk.models.inputs import Template, article_text, training_inputs
 from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.training.card import write_card
 from newsdesk.training.config import ClassifierConfig, to_dict
+from newsdesk.training.distributed import multi_cpu
 from newsdesk.training.metrics import classification_metrics, format_metrics, plot_confusion
 from newsdesk.training.precision import precision_flags
 
@@ -175,6 +176,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         seed=config.seed,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=multi_cpu(),
         **precision_flags(config.precision),
     )
     callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
@@ -192,22 +194,22 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     trainer.train(resume_from_checkpoint=checkpoint)
     train_seconds = time.perf_counter() - started
 
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(out))
-        tokenizer.save_pretrained(str(out))
-        (out / "training_args.bin").unlink(missing_ok=True)  # pickled; newsdesk.json has it all
-        settings = {"kind": "classifier", **to_dict(config), "labels": labels,
-                    "base_model": config.model, "train_examples": len(train),
-                    "data_manifest": read_manifest(config.data)["splits"]}
-        (out / "newsdesk.json").write_text(json.dumps(settings, indent=2) + "\n")
-        (out / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
+    if not trainer.is_world_process_zero():
+        return {}  # rank 0 alone writes the folder and evaluates
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "training_args.bin").unlink(missing_ok=True)  # pickled; newsdesk.json has it all
+    settings = {"kind": "classifier", **to_dict(config), "labels": labels,
+                "base_model": config.model, "train_examples": len(train),
+                "data_manifest": read_manifest(config.data)["splits"]}
+    (out / "newsdesk.json").write_text(json.dumps(settings, indent=2) + "\n")
+    (out / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
     metrics = evaluate_classifier(out, dev, labels, device=str(trainer.args.device))
     metrics["train_seconds"] = round(train_seconds, 1)
     metrics["epochs_run"] = trainer.state.epoch
-    if trainer.is_world_process_zero():
-        save_metrics(out, metrics, "dev")
-        write_card(out, settings, metrics, command)
-        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    save_metrics(out, metrics, "dev")
+    write_card(out, settings, metrics, command)
+    shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
     return metrics
 
 

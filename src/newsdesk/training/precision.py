@@ -18,3 +18,9 @@ def precision_flags(precision: str) -> dict:
     if precision == "fp16" and not torch.cuda.is_available():
         raise ValueError("fp16 training needs a CUDA device; use bf16 or fp32 on CPU")
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def accelerate_precision(precision: str) -> str:
+    """The `Accelerator(mixed_precision=...)` value for a newsdesk precision setting."""
+    flags = precision_flags(precision)
+    return "bf16" if flags.get("bf16") else "fp16" if flags.get("fp16") else "no"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import datasets
 import torch
+from accelerate import Accelerator
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup, set_seed
 
@@ -27,7 +28,9 @@ from newsdesk.models.inputs import Template, encode_texts
 from newsdesk.models.loading import resolve_model
 from newsdesk.training.card import write_card
 from newsdesk.training.config import SummaryConfig, to_dict
+from newsdesk.training.distributed import multi_cpu
 from newsdesk.training.oracle import oracle_labels
+from newsdesk.training.precision import accelerate_precision
 from newsdesk.training.rouge import lead, lead_ratio, rouge, word_count
 
 log = logging.getLogger("newsdesk")
@@ -90,30 +93,38 @@ def train_summariser(config: SummaryConfig, command: str = "") -> dict:
              positives)
     model = SentenceScorer.from_encoder(base)
     model.train()
-    steps_per_epoch = -(-len(examples) // (config.batch_size * config.grad_accum))
+    accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum,
+                              mixed_precision=accelerate_precision(config.precision),
+                              cpu=multi_cpu())
+    ranks = accelerator.num_processes
+    steps_per_epoch = -(-len(examples) // (config.batch_size * config.grad_accum * ranks))
     total_steps = max(1, round(steps_per_epoch * config.epochs))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     schedule = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total_steps),
                                                total_steps)
-    rng = random.Random(config.seed)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    rng = random.Random(config.seed)  # the same on every rank: each takes its share of one order
     pad = tokenizer.pad_token_id or 0
     step, losses = 0, []
-    bar = tqdm(total=total_steps, desc="train summary")
+    bar = tqdm(total=total_steps, desc="train summary", disable=not accelerator.is_main_process)
     while step < total_steps:
         order = _length_grouped(examples, config.batch_size, rng)
-        for k, batch in enumerate(order):
+        share = len(order) // ranks  # equal counts, so no rank waits on a gradient sync
+        for batch in order[accelerator.process_index : share * ranks : ranks]:
             inputs = collate_windows([examples[i][0] for i in batch], pad,
                                      [examples[i][1] for i in batch])
-            loss, _ = model(**inputs)
-            (loss / config.grad_accum).backward()
+            with accelerator.accumulate(model):
+                loss, _ = model(**{k: v.to(accelerator.device) for k, v in inputs.items()})
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad()
             losses.append(loss.item())
-            if (k + 1) % config.grad_accum:
+            if not accelerator.sync_gradients:
                 continue
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
             schedule.step()
-            optimizer.zero_grad()
             step += 1
             bar.update()
             bar.set_postfix(loss=f"{statistics.fmean(losses[-20:]):.4f}")
@@ -121,6 +132,9 @@ def train_summariser(config: SummaryConfig, command: str = "") -> dict:
                 break
     bar.close()
     train_seconds = time.perf_counter() - started
+    if not accelerator.is_main_process:
+        return {}
+    model = accelerator.unwrap_model(model)
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
