@@ -38,6 +38,14 @@ def test_token_budget_batches_cover_all_and_respect_budget():
     assert all(len(b) * max(lengths[i] for i in b) <= 256 for b in batches)
 
 
+def test_short_inputs_are_not_padded_to_the_longest():
+    lengths = [256] * 40 + [81, 107, 140, 190, 240]  # full chunks and each article's last chunk
+    batches = list(token_budget_batches(lengths, max_tokens=16384))
+    computed = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    assert sum(lengths) / computed > 0.95  # one batch would pad all 45 to 256: 0.93
+    assert len(batches) <= 5
+
+
 def test_batched_equals_one_by_one_and_order_kept(tiny_models):
     analyzer = NewsAnalyzer.from_pretrained(**tiny_models, device="cpu", precision="fp32",
                                             max_tokens=512)

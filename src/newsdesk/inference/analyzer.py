@@ -53,7 +53,7 @@ class NewsAnalyzer:
     @classmethod
     def from_pretrained(cls, topic: str | Path | None = None, stance: str | Path | None = None,
                         summary: str | Path | None = None, device: str = "auto",
-                        precision: str = "auto", max_tokens: int = 16384) -> NewsAnalyzer:
+                        precision: str = "auto", max_tokens: int | None = None) -> NewsAnalyzer:
         """Load model folders written by `newsdesk train` (any subset).
 
         Args:
@@ -61,7 +61,7 @@ class NewsAnalyzer:
             device: "auto" (cuda, then mps, then cpu) or a torch device.
             precision: "auto" (the measured fastest mode that agrees with fp32), "fp32", "bf16",
                 "fp16" (GPU) or "int8" (CPU).
-            max_tokens: padded tokens per batch.
+            max_tokens: padded tokens per batch (default by device, see `inference.predictor`).
         """
         kw = {"device": device, "precision": precision, "max_tokens": max_tokens}
         return cls(

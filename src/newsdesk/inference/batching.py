@@ -7,18 +7,22 @@ from collections.abc import Iterator
 import torch
 
 
-def token_budget_batches(lengths: list[int], max_tokens: int, max_batch: int = 256
-                         ) -> Iterator[list[int]]:
+def token_budget_batches(lengths: list[int], max_tokens: int, max_batch: int = 256,
+                         min_fill: float = 0.9) -> Iterator[list[int]]:
     """Group indices into batches of similar length whose padded size stays under `max_tokens`.
 
     Indices are sorted by length (longest first, so a memory problem shows at once); a batch of
-    B inputs padded to length L costs B * L tokens.
+    B inputs padded to length L costs B * L tokens. Once a batch holds a quarter of the budget,
+    an input shorter than `min_fill` of the batch's longest starts a new batch, so short inputs
+    (the last chunk of an article, say) are not padded to the longest.
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     batch: list[int] = []
     for i in order:
         longest = lengths[batch[0]] if batch else lengths[i]
-        if batch and ((len(batch) + 1) * longest > max_tokens or len(batch) >= max_batch):
+        full = (len(batch) + 1) * longest > max_tokens or len(batch) >= max_batch
+        ragged = len(batch) * longest >= max_tokens // 4 and lengths[i] < min_fill * longest
+        if batch and (full or ragged):
             yield batch
             batch = []
         batch.append(i)

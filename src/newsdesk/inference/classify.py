@@ -12,29 +12,24 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from newsdesk.inference.batching import collate, token_budget_batches
+from newsdesk.inference.batching import collate
 from newsdesk.inference.device import pick_device
 from newsdesk.inference.encoding import Encoded, encode_articles, is_separable
-from newsdesk.inference.precision import autocast, prepare_model, resolve_precision
+from newsdesk.inference.precision import autocast
+from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
 from newsdesk.models.inputs import Template, chunked_inputs, encode_texts
 from newsdesk.models.loading import check_model_folder, load_kwargs
 
 
-class ClassifierPredictor:
+class ClassifierPredictor(Predictor):
     """Predict topics (one text) or stances (target, text) with a fine-tuned classifier."""
 
     def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
-                 precision: str = "fp32", max_tokens: int = 16384):
-        self.precision = resolve_precision(precision, device)
-        self.model = prepare_model(model.eval(), self.precision)
-        self.tokenizer = tokenizer
-        self.settings = settings
-        self.device = torch.device(device)
-        self.max_tokens = max_tokens
+                 precision: str = "fp32", max_tokens: int | None = None):
+        super().__init__(model, tokenizer, settings, device, precision, max_tokens)
         self.template = Template.of(tokenizer)
         self.separable = is_separable(tokenizer)
-        self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
 
     @classmethod
@@ -46,7 +41,7 @@ class ClassifierPredictor:
             folder: the model folder.
             device: "auto" (cuda, then mps, then cpu) or a torch device string.
             precision: "fp32", "bf16", "fp16", "int8" or "auto" (see `inference.precision`).
-            max_tokens: padded tokens per batch.
+            max_tokens: padded tokens per batch (default by device, see `inference.predictor`).
         """
         check_model_folder(Path(folder), need_newsdesk=True)
         settings = json.loads((Path(folder) / "newsdesk.json").read_text())
@@ -132,20 +127,11 @@ class ClassifierPredictor:
         """Run the model over features in token-budget batches; average probabilities per owner."""
         sums = torch.zeros(n, len(self.labels))
         counts = torch.zeros(n, 1)
-        for batch, inputs in self.batches(features):
+        pad = self.tokenizer.pad_token_id or 0
+        for batch, inputs in self.batches(features, lambda fs: collate(fs, pad)):
             with autocast(self.device.type, self.precision):
                 probs = self.model(**inputs).logits.float().softmax(-1).cpu()
             index = torch.tensor([owners[i] for i in batch])
             sums.index_add_(0, index, probs)
             counts.index_add_(0, index, torch.ones(len(batch), 1))
         return sums / counts.clamp(min=1)
-
-    def batches(self, features: list[dict]):
-        """(indices, tensors on the device) per token-budget batch, longest first."""
-        pad = self.tokenizer.pad_token_id or 0
-        lengths = [len(f["input_ids"]) for f in features]
-        for batch in token_budget_batches(lengths, self.max_tokens):
-            inputs = collate([features[i] for i in batch], pad)
-            self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
-            self.stats["computed_tokens"] += inputs["attention_mask"].numel()
-            yield batch, {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}

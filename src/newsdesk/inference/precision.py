@@ -1,7 +1,9 @@
 """Inference precision modes: fp32, bf16/fp16 autocast and int8 dynamic quantisation.
 
 The default on CPU ("auto") is the mode the inference benchmark found fastest among those whose
-labels agree with fp32 on at least 99.5% of the BBC dev articles (see benchmarks/RESULTS.md).
+labels agree with fp32 on at least 99.5% of the BBC dev articles (see benchmarks/RESULTS.md). On
+the 2-core AMD EPYC (AVX2, no native bf16) it was measured on, that is fp32: int8 changed stance
+labels and summaries, and bf16 is emulated there, many times slower than fp32.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import warnings
 import torch
 
 MODES = ("auto", "fp32", "bf16", "fp16", "int8")
-CPU_DEFAULT = "int8"  # measured: benchmarks/bench_inference.py, recorded in benchmarks/RESULTS.md
+CPU_DEFAULT = "fp32"  # measured: benchmarks/bench_inference.py, recorded in benchmarks/RESULTS.md
 
 
 def resolve_precision(precision: str, device: str) -> str:

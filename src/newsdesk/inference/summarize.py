@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from newsdesk.inference.batching import token_budget_batches
 from newsdesk.inference.device import pick_device
 from newsdesk.inference.encoding import Encoded, encode_articles
-from newsdesk.inference.precision import autocast, prepare_model, resolve_precision
+from newsdesk.inference.precision import autocast
+from newsdesk.inference.predictor import Predictor
 from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, pack_windows
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import check_model_folder
@@ -55,19 +55,13 @@ def select_sentences(sentences: list[str], scores: list[float], settings: dict) 
     return within_budget(sentences, order, words, skip=blocked)
 
 
-class SummaryPredictor:
+class SummaryPredictor(Predictor):
     """Summarise articles with an extractive (or abstractive) newsdesk model folder."""
 
     def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
-                 precision: str = "fp32", max_tokens: int = 16384):
-        self.precision = resolve_precision(precision, device)
-        self.model = prepare_model(model.eval(), self.precision)
-        self.tokenizer = tokenizer
-        self.settings = settings
-        self.device = torch.device(device)
-        self.max_tokens = max_tokens
+                 precision: str = "fp32", max_tokens: int | None = None):
+        super().__init__(model, tokenizer, settings, device, precision, max_tokens)
         self.template = Template.of(tokenizer) if settings["kind"] == "extractive" else None
-        self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str = "auto", precision: str = "fp32",
@@ -118,12 +112,7 @@ class SummaryPredictor:
                 owners.append(a)
         scores = [[0.0] * len(e.sentences) for e in encoded]
         pad = self.tokenizer.pad_token_id or 0
-        lengths = [len(w.input_ids) for w in windows]
-        for batch in token_budget_batches(lengths, self.max_tokens):
-            inputs = collate_windows([windows[i] for i in batch], pad)
-            self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
-            self.stats["computed_tokens"] += inputs["attention_mask"].numel()
-            inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
+        for batch, inputs in self.batches(windows, lambda ws: collate_windows(ws, pad)):
             with autocast(self.device.type, self.precision):
                 out = self.model(**inputs).float().cpu()
             for row, i in enumerate(batch):
