@@ -7,6 +7,7 @@ Used by the `table` builder and by the batch-analysis job, so both report bad ro
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -30,44 +31,84 @@ def table_format(path: Path) -> str:
 
 
 def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterator[tuple[str, dict]]:
-    """Yield (location, row dict) for every row of a CSV, JSONL or Parquet file."""
+    """Yield (location, row dict) for every row of a CSV, JSONL or Parquet file; the first bad row
+    raises a DataError naming it. Text that is not UTF-8 is decoded with `decode`'s fallbacks
+    (recorded in `report`), as data preparation does for whole files."""
+    path = Path(path)
+    if table_format(path) == "csv":  # a CSV's encoding is a property of the whole file
+        yield from _csv_rows(path, decode(_read(path), str(path), report))
+        return
+    for _, where, row in stream_rows(path, report, fallback=True):
+        if isinstance(row, str):
+            raise DataError(f"{where}: {row}")
+        yield where, row
+
+
+def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback: bool = False
+                ) -> Iterator[tuple[int, str, dict | str]]:
+    """Stream (row number, location, row dict or error message) for every row, in constant memory.
+
+    A bad row (invalid JSON, not an object, wrong number of CSV fields, bytes that are not UTF-8
+    unless `fallback`) comes back as its error message, so a batch job can log it and go on.
+    Blank JSONL lines are skipped.
+    """
     path = Path(path)
     fmt = table_format(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    _read(path, probe=True)
     if fmt == "parquet":
         yield from _parquet_rows(path)
         return
-    raw = path.read_bytes()
-    if fmt == "csv":
-        text = decode(raw, str(path), report)
-        reader = csv.DictReader(text.splitlines(keepends=True))
-        if not reader.fieldnames:
-            raise DataError(f"{path}: empty CSV (no header row)")
-        for row in reader:
-            if None in row or None in row.values():
-                raise DataError(f"{path}, line {reader.line_num}: wrong number of fields "
-                                f"(header has {len(reader.fieldnames)})")
-            yield f"{path}, line {reader.line_num}", row
-        return
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        yield f"{path}, line {number}", parse_json_line(line, f"{path}, line {number}", report)
+    with open(path, "rb") as raw:
+        if fmt == "jsonl":
+            for number, line in enumerate(raw, start=1):
+                where = f"{path}, line {number}"
+                if line.strip():
+                    yield number, where, _json_object(line, where, report, fallback)
+            return
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        for number, (where, row) in enumerate(_csv_rows(path, text, strict=False), start=1):
+            if isinstance(row, dict) and any("\udc80" <= ch <= "\udcff" for v in row.values()
+                                             for ch in v):
+                row = "undecodable bytes (not UTF-8)"
+            yield number, where, row
 
 
-def parse_json_line(line: bytes, where: str, report: CleaningReport | None = None) -> dict:
-    """Parse one JSONL line into a dict; a clear error naming `where` otherwise."""
+def _read(path: Path, probe: bool = False) -> bytes:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    return b"" if probe else path.read_bytes()
+
+
+def _csv_rows(path: Path, text, strict: bool = True) -> Iterator[tuple[str, dict | str]]:
+    lines = text.splitlines(keepends=True) if isinstance(text, str) else text
+    reader = csv.DictReader(lines)
+    if not reader.fieldnames:
+        raise DataError(f"{path}: empty CSV (no header row)")
+    for row in reader:
+        where = f"{path}, line {reader.line_num}"
+        if None in row or None in row.values():
+            problem = f"wrong number of fields (header has {len(reader.fieldnames)})"
+            if strict:
+                raise DataError(f"{where}: {problem}")
+            row = problem
+        yield where, row
+
+
+def _json_object(line: bytes, where: str, report: CleaningReport | None, fallback: bool
+                 ) -> dict | str:
+    """One JSONL line as a dict, or the reason it is not one."""
     try:
-        row = json.loads(decode(line, where, report))
+        text = decode(line, where, report) if fallback else line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"undecodable bytes (not UTF-8) at byte {e.start}"
+    try:
+        row = json.loads(text)
     except json.JSONDecodeError as e:
-        raise DataError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from e
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object, found {type(row).__name__}")
-    return row
+        return f"not valid JSON ({e.msg} at column {e.colno})"
+    return row if isinstance(row, dict) else f"expected a JSON object, found {type(row).__name__}"
 
 
-def _parquet_rows(path: Path) -> Iterator[tuple[str, dict]]:
+def _parquet_rows(path: Path) -> Iterator[tuple[int, str, dict]]:
     import pyarrow.parquet as pq
 
     try:
@@ -78,4 +119,4 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, dict]]:
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
             number += 1
-            yield f"{path}, row {number}", row
+            yield number, f"{path}, row {number}", row

@@ -9,67 +9,18 @@ is lost or duplicated. Bad records go to `OUTPUT.errors.jsonl` with their locati
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
-import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from newsdesk.data.records import DataError
-from newsdesk.data.tables import table_format
+from newsdesk.data.tables import stream_rows, table_format
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
-
-csv.field_size_limit(sys.maxsize)
-
-
-def read_records(path: Path, text_column: str = "text") -> Iterator[tuple[int, str, dict | str]]:
-    """Yield (position, location, record or error message) for every input record, streaming."""
-    fmt = table_format(path)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        n = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                n += 1
-                yield n, f"row {n}", row
-        return
-    with open(path, "rb") as raw:
-        if fmt == "jsonl":
-            for n, line in enumerate(raw, start=1):
-                if not line.strip():
-                    yield n, f"line {n}", "__skip__"
-                    continue
-                try:
-                    row = json.loads(line.decode("utf-8"))
-                except UnicodeDecodeError as e:
-                    yield n, f"line {n}", f"undecodable bytes (not UTF-8) at byte {e.start}"
-                    continue
-                except json.JSONDecodeError as e:
-                    yield n, f"line {n}", f"not valid JSON ({e.msg} at column {e.colno})"
-                    continue
-                yield n, f"line {n}", row if isinstance(row, dict) else \
-                    f"expected a JSON object, found {type(row).__name__}"
-            return
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-        reader = csv.DictReader(text)
-        n = 0
-        for row in reader:
-            n += 1
-            where = f"line {reader.line_num}"
-            if None in row or None in row.values():
-                yield n, where, "wrong number of fields"
-            elif any("\udc80" <= ch <= "\udcff" for v in row.values() for ch in v):
-                yield n, where, "undecodable bytes (not UTF-8)"
-            else:
-                yield n, where, row
 
 
 class Progress:
@@ -144,11 +95,11 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
         err.truncate(state.error_bytes)
         bar = tqdm(disable=not progress_bar, unit=" articles", initial=state.records,
                    desc="analyze", dynamic_ncols=True)
-        records = (r for r in read_records(input_path) if r[0] > state.records)
+        records = (r for r in stream_rows(input_path) if r[0] > state.records)
 
         def next_window():  # read, check and tokenise; runs while the models run the last one
             chunk = _take(records, window)
-            good, bad = _validate(chunk, input_path)
+            good, bad = _validate(chunk)
             return chunk, good, bad, analyzer.prepare([a for _, a in good])
 
         with ThreadPoolExecutor(max_workers=1) as reader:
@@ -215,17 +166,15 @@ def _take(it, n: int) -> list:
     return out
 
 
-def _validate(chunk, path: Path) -> tuple[list, list]:
+def _validate(chunk) -> tuple[list, list]:
     good, bad = [], []
     for position, where, row in chunk:
-        if row == "__skip__":
-            continue
         if isinstance(row, str):
-            bad.append({"position": position, "where": f"{path}, {where}", "error": row})
+            bad.append({"position": position, "where": where, "error": row})
             continue
         try:
             good.append((position, as_article(row)))
         except DataError as e:
-            bad.append({"position": position, "where": f"{path}, {where}", "error": str(e),
+            bad.append({"position": position, "where": where, "error": str(e),
                         "id": row.get("id") if isinstance(row.get("id"), (str, int)) else None})
     return good, bad
