@@ -18,6 +18,7 @@ from newsdesk.data.records import Article, DataError
 from newsdesk.inference import ClassifierPredictor, NewsAnalyzer
 from newsdesk.inference.batching import token_budget_batches
 from newsdesk.inference.job import run_job
+from newsdesk.inference.precision import CPU_DEFAULT
 
 from conftest import make_article
 
@@ -117,6 +118,12 @@ def test_every_cpu_precision_mode_runs(tiny_models, precision):
     out = analyzer.analyze(articles(4), targets=CLAIM)
     assert all(abs(sum(r["topic"]["scores"].values()) - 1) < 1e-3 for r in out)
     assert all(r["summary"] for r in out)
+
+
+def test_auto_precision_is_the_measured_cpu_default_per_task(tiny_models):
+    analyzer = NewsAnalyzer.from_pretrained(**tiny_models, device="cpu", precision="auto")
+    assert {n: p.precision for n, p in analyzer.models.items()} == CPU_DEFAULT
+    assert CPU_DEFAULT["stance"] == CPU_DEFAULT["summary"] == "fp32"  # int8 changed their outputs
 
 
 def test_precision_errors(tiny_models):

@@ -19,7 +19,7 @@ class Predictor:
 
     def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
                  precision: str = "fp32", max_tokens: int | None = None):
-        self.precision = resolve_precision(precision, device)
+        self.precision = resolve_precision(precision, device, settings.get("task", "summary"))
         self.model = prepare_model(model.eval(), self.precision)
         self.tokenizer = tokenizer
         self.settings = settings
