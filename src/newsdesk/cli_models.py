@@ -15,12 +15,14 @@ from newsdesk.training.config import (
     add_config_arguments,
     load_config,
 )
+from newsdesk.training.distributed import is_main, quiet_replicas
 
 TASK_CONFIGS = {"topic": ClassifierConfig, "stance": ClassifierConfig, "summary": SummaryConfig}
 
 
 def cmd_train(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    quiet_replicas()  # under torchrun / accelerate launch, rank 0 alone logs and writes
     task = args.train_task
     cls = TASK_CONFIGS[task]
     overrides = {f: getattr(args, f) for f in cls.__dataclass_fields__ if f != "task"}
@@ -32,15 +34,17 @@ def cmd_train(args) -> int:
         from newsdesk.training.classifier import train_classifier
 
         metrics = train_classifier(config, resume=args.resume, command=command)
-        print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
+        if is_main():
+            print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
     else:
         from newsdesk.training.summary import train_summariser
 
-        if args.resume:
+        if args.resume and is_main():
             print("newsdesk: note: --resume is not supported for summary training; starting anew",
                   file=sys.stderr)
         train_summariser(config, command=command)
-    print(f"model folder: {config.output_dir}")
+    if is_main():
+        print(f"model folder: {config.output_dir}")
     return 0
 
 
@@ -66,6 +70,18 @@ def cmd_analyze(args) -> int:
     targets = args.targets or None
     if targets and not folders["stance"]:
         raise DataError("--targets needs a stance model (--stance DIR)")
+    if args.engine == "ray":
+        from newsdesk.inference.ray import analyze_with_ray
+
+        result = analyze_with_ray(args.input, args.out, **folders, targets=targets,
+                                  device=args.device, precision=args.precision,
+                                  max_tokens=args.max_tokens, batch_size=args.window,
+                                  actors=args.actors, cpus_per_actor=args.cpus_per_actor,
+                                  gpus_per_actor=args.gpus_per_actor)
+        print(f"{result['records']} records, {result['errors']} errors"
+              f"{' -> ' + result['errors_folder'] if result['errors'] else ''}; "
+              f"wrote {result['output']}")
+        return 0
     analyzer = NewsAnalyzer.from_pretrained(**folders, device=args.device,
                                             precision=args.precision, max_tokens=args.max_tokens)
     result = run_job(analyzer, args.input, args.out, targets=targets, window=args.window,
@@ -113,9 +129,17 @@ def add_commands(sub) -> None:
     p.add_argument("--targets", nargs="+", help="claims or headlines for the stance model")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1 ...")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
-    p.add_argument("--max-tokens", type=int, default=16384, help="padded tokens per batch")
+    p.add_argument("--max-tokens", type=int, help="padded tokens per batch (default: 4096 on CPU, "
+                   "16384 on CUDA)")
     p.add_argument("--window", type=int, default=256, help="records analysed together")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier partial output")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process, resumable; ray: Ray Data (pip install "
+                   "'newsdesk[ray]'), INPUT and --out are files or folders, RAY_ADDRESS picks "
+                   "the cluster")
+    p.add_argument("--actors", type=int, default=1, help="ray: analyzer actors")
+    p.add_argument("--cpus-per-actor", type=float, default=1, help="ray: CPUs per actor")
+    p.add_argument("--gpus-per-actor", type=float, default=0, help="ray: GPUs per actor")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("quickstart", help="prepare, train quick models, evaluate and analyse")
