@@ -10,15 +10,12 @@ count everything they repair or drop in the `CleaningReport` passed to them.
 
 from __future__ import annotations
 
-import csv
-import sys
 from pathlib import Path
 
 import datasets
 
 from newsdesk.data.clean import (
     CleaningReport,
-    decode,
     normalise_whitespace,
     read_text,
     repair_sentence_spacing,
@@ -32,9 +29,7 @@ from newsdesk.data.records import (
     columns_of,
     to_rows,
 )
-from newsdesk.data.tables import read_table
-
-csv.field_size_limit(sys.maxsize)
+from newsdesk.data.tables import csv_rows, read_table
 
 
 def bbc_news_summary(root: str | Path, report: CleaningReport | None = None) -> datasets.Dataset:
@@ -120,7 +115,8 @@ def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: Clea
     bodies: dict[str, str] = {}
     group_of_text: dict[str, str] = {}
     group: dict[str, str] = {}
-    for line, row in _csv_rows(bodies_path, ["Body ID", "articleBody"], report):
+    for line, row in csv_rows(bodies_path, read_text(bodies_path, report),
+                              wanted=["Body ID", "articleBody"]):
         body = normalise_whitespace(row["articleBody"])
         if not body:
             raise DataError(f"{bodies_path}, line {line}: empty articleBody for Body ID "
@@ -128,7 +124,8 @@ def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: Clea
         body_id = row["Body ID"].strip()
         bodies[body_id] = body
         group[body_id] = group_of_text.setdefault(text_key(body), tag + body_id)
-    for line, row in _csv_rows(stances_path, ["Headline", "Body ID", "Stance"], report):
+    for line, row in csv_rows(stances_path, read_text(stances_path, report),
+                              wanted=["Headline", "Body ID", "Stance"]):
         body_id, stance = row["Body ID"].strip(), row["Stance"].strip().lower()
         if body_id not in bodies:
             raise DataError(f"{stances_path}, line {line}: Body ID {body_id!r} is not in "
@@ -140,21 +137,6 @@ def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: Clea
         if not headline:
             raise DataError(f"{stances_path}, line {line}: empty Headline")
         yield StancePair(f"{tag}{line}", headline, bodies[body_id], stance, group[body_id])
-
-
-def _csv_rows(path: Path, wanted: list[str], report: CleaningReport):
-    """Yield (line number, row) from a CSV decoded with fallbacks; check the header first."""
-    text = decode(Path(path).read_bytes(), str(path), report)
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    header = reader.fieldnames or []
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {header}, wanted {wanted}")
-    for row in reader:
-        if None in row or any(row[c] is None for c in wanted):
-            raise DataError(f"{path}, line {reader.line_num}: wrong number of fields "
-                            f"(wanted {len(header)})")
-        yield reader.line_num, row
 
 
 def table(

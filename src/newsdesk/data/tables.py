@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from newsdesk.data.clean import CleaningReport, decode
+from newsdesk.data.clean import CleaningReport, decode, read_text
 from newsdesk.data.records import DataError
 
 csv.field_size_limit(sys.maxsize)
@@ -36,7 +36,9 @@ def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterat
     (recorded in `report`), as data preparation does for whole files."""
     path = Path(path)
     if table_format(path) == "csv":  # a CSV's encoding is a property of the whole file
-        yield from _csv_rows(path, decode(_read(path), str(path), report))
+        _must_exist(path)
+        for line, row in csv_rows(path, read_text(path, report)):
+            yield f"{path}, line {line}", row
         return
     for _, where, row in stream_rows(path, report, fallback=True):
         if isinstance(row, str):
@@ -54,7 +56,7 @@ def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback
     """
     path = Path(path)
     fmt = table_format(path)
-    _read(path, probe=True)
+    _must_exist(path)
     if fmt == "parquet":
         yield from _parquet_rows(path)
         return
@@ -66,32 +68,41 @@ def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback
                     yield number, where, _json_object(line, where, report, fallback)
             return
         text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-        for number, (where, row) in enumerate(_csv_rows(path, text, strict=False), start=1):
+        for number, (line, row) in enumerate(csv_rows(path, text, strict=False), start=1):
+            where = f"{path}, line {line}"
             if isinstance(row, dict) and any("\udc80" <= ch <= "\udcff" for v in row.values()
                                              for ch in v):
                 row = "undecodable bytes (not UTF-8)"
             yield number, where, row
 
 
-def _read(path: Path, probe: bool = False) -> bytes:
+def _must_exist(path: Path) -> None:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    return b"" if probe else path.read_bytes()
 
 
-def _csv_rows(path: Path, text, strict: bool = True) -> Iterator[tuple[str, dict | str]]:
+def csv_rows(path: Path, text, strict: bool = True, wanted: list[str] | None = None
+             ) -> Iterator[tuple[int, dict | str]]:
+    """(line number, row) for every row of a CSV's `text` (a string or a text stream).
+
+    The header must hold the `wanted` columns. A row with the wrong number of fields raises a
+    DataError naming its line when `strict`; otherwise it comes back as the problem's message.
+    """
     lines = text.splitlines(keepends=True) if isinstance(text, str) else text
     reader = csv.DictReader(lines)
-    if not reader.fieldnames:
+    header = reader.fieldnames or []
+    if not header:
         raise DataError(f"{path}: empty CSV (no header row)")
+    missing = [c for c in wanted or [] if c not in header]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {header}, wanted {wanted}")
     for row in reader:
-        where = f"{path}, line {reader.line_num}"
         if None in row or None in row.values():
-            problem = f"wrong number of fields (header has {len(reader.fieldnames)})"
+            problem = f"wrong number of fields (header has {len(header)})"
             if strict:
-                raise DataError(f"{where}: {problem}")
+                raise DataError(f"{path}, line {reader.line_num}: {problem}")
             row = problem
-        yield where, row
+        yield reader.line_num, row
 
 
 def _json_object(line: bytes, where: str, report: CleaningReport | None, fallback: bool

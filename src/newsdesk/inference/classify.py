@@ -128,7 +128,8 @@ class ClassifierPredictor(Predictor):
         sums = torch.zeros(n, len(self.labels))
         counts = torch.zeros(n, 1)
         pad = self.tokenizer.pad_token_id or 0
-        for batch, inputs in self.batches(features, lambda fs: collate(fs, pad)):
+        lengths = [len(f["input_ids"]) for f in features]
+        for batch, inputs in self.batches(features, lengths, lambda fs: collate(fs, pad)):
             with autocast(self.device.type, self.precision):
                 probs = self.model(**inputs).logits.float().softmax(-1).cpu()
             index = torch.tensor([owners[i] for i in batch])

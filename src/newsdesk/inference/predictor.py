@@ -27,10 +27,10 @@ class Predictor:
         self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS.get(self.device.type, 8192)
         self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
 
-    def batches(self, items: list, collate: Callable[[list], dict]
+    def batches(self, items: list, lengths: list[int], collate: Callable[[list], dict]
                 ) -> Iterator[tuple[list[int], dict]]:
-        """(indices, tensors on the device) per token-budget batch of `items`, longest first."""
-        lengths = [len(x["input_ids"] if isinstance(x, dict) else x.input_ids) for x in items]
+        """(indices, tensors on the device) per token-budget batch of `items` (whose token counts
+        are `lengths`), longest first."""
         for batch in token_budget_batches(lengths, self.max_tokens):
             inputs = collate([items[i] for i in batch])
             self.stats["real_tokens"] += int(inputs["attention_mask"].sum())

@@ -21,10 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from newsdesk.data.records import DataError
+from newsdesk.data.tables import FORMATS
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
-
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
-           ".ndjson": "jsonl", ".csv": "csv"}
 
 
 def output_schema(analyzer: NewsAnalyzer, targets: list[str] | None) -> pa.Schema:

@@ -112,7 +112,8 @@ class SummaryPredictor(Predictor):
                 owners.append(a)
         scores = [[0.0] * len(e.sentences) for e in encoded]
         pad = self.tokenizer.pad_token_id or 0
-        for batch, inputs in self.batches(windows, lambda ws: collate_windows(ws, pad)):
+        lengths = [len(w.input_ids) for w in windows]
+        for batch, inputs in self.batches(windows, lengths, lambda ws: collate_windows(ws, pad)):
             with autocast(self.device.type, self.precision):
                 out = self.model(**inputs).float().cpu()
             for row, i in enumerate(batch):
