@@ -3,7 +3,7 @@
 The default on CPU ("auto") is the mode the inference benchmark found fastest among those whose
 labels agree with fp32 on at least 99.5% of the BBC dev articles (see benchmarks/RESULTS.md),
 chosen per task. On the 2-core AMD EPYC (AVX2, no native bf16) it was measured on: int8 for
-topic (1.3-1.4x fp32, 99.6-100% of labels equal), fp32 for stance (int8 kept only 83% of labels)
+topic (1.3-1.5x fp32, 99.6-100% of labels equal), fp32 for stance (int8 kept only 83% of labels)
 and summary (int8 kept 25% of summaries identical); bf16 is emulated there, 4-6x slower than fp32.
 int8 quantises each batch's activations with one scale, so its scores also shift slightly with
 the other articles in the batch; pass precision="fp32" where that matters.

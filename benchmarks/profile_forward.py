@@ -1,0 +1,69 @@
+"""Where CPU inference time goes (issue: inference engine): tokenisation rate and an operator
+profile of one classifier forward pass, beside this machine's fp32 matrix-multiply peak.
+
+    python benchmarks/profile_forward.py --model runs/topic-bbc --data data/bbc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="runs/topic-bbc", help="a newsdesk classifier folder")
+    p.add_argument("--data", default="data/bbc", help="prepared folder (train split is read)")
+    p.add_argument("--articles", type=int, default=300)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--length", type=int, default=256)
+    args = p.parse_args()
+    torch.set_num_threads(2)
+    from torch.profiler import ProfilerActivity, profile
+
+    from newsdesk.inference import NewsAnalyzer
+
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  torch {torch.__version__}, 2 threads")
+    print(f"command: python {' '.join(sys.argv)}")
+    lines = (Path(args.data) / "train.jsonl").read_text().splitlines()[: args.articles]
+    items = [{k: r[k] for k in ("id", "title", "text")} for r in map(json.loads, lines)]
+    analyzer = NewsAnalyzer.from_pretrained(topic=args.model, device="cpu", precision="fp32")
+    t = time.perf_counter()
+    analyzer.prepare(items)
+    print(f"tokenisation (sentences + ids): {len(items) / (time.perf_counter() - t):.0f} articles/s")
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    torch.matmul(a, b)
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        torch.matmul(a, b)
+        best = min(best, time.perf_counter() - t)
+    print(f"fp32 matmul peak (2048^3, best of 3): {2 * 2048**3 / best / 1e9:.1f} GFLOP/s")
+
+    model = analyzer.topic.model
+    c = model.config
+    ids = torch.randint(1000, 2000, (args.batch, args.length))
+    mask = torch.ones_like(ids)
+    linear_flops = 2 * (4 * c.hidden_size**2 + 2 * c.hidden_size * c.intermediate_size) \
+        * c.num_hidden_layers * ids.numel()
+    with torch.inference_mode():
+        model(input_ids=ids, attention_mask=mask)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            model(input_ids=ids, attention_mask=mask)
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    addmm = sum(e.self_cpu_time_total for e in events if e.key == "aten::addmm")
+    print(f"forward {args.batch} x {args.length} tokens: {total / 1e6:.3f} s; linear layers "
+          f"(aten::addmm) {100 * addmm / total:.0f}% of it at "
+          f"{linear_flops / (addmm / 1e6) / 1e9:.1f} GFLOP/s")
+    print(events.table(sort_by="self_cpu_time_total", row_limit=6))
+
+
+if __name__ == "__main__":
+    main()
