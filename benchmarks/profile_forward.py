@@ -2,6 +2,10 @@
 profile of one classifier forward pass, beside this machine's fp32 matrix-multiply peak.
 
     python benchmarks/profile_forward.py --model runs/topic-bbc --data data/bbc
+    python benchmarks/profile_forward.py --model runs/topic-bbc --data data/bbc --compile
+
+--compile also times the same forward pass under int8 dynamic quantisation and under
+`torch.compile` (inductor, with and without weight freezing) against eager fp32.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ def main() -> None:
     p.add_argument("--articles", type=int, default=300)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--length", type=int, default=256)
+    p.add_argument("--compile", action="store_true", help="also time int8 and torch.compile")
     args = p.parse_args()
     torch.set_num_threads(2)
     from torch.profiler import ProfilerActivity, profile
@@ -63,6 +68,44 @@ def main() -> None:
           f"(aten::addmm) {100 * addmm / total:.0f}% of it at "
           f"{linear_flops / (addmm / 1e6) / 1e9:.1f} GFLOP/s")
     print(events.table(sort_by="self_cpu_time_total", row_limit=6))
+    if args.compile:
+        compare_modes(model, {"input_ids": ids, "attention_mask": mask})
+
+
+def seconds_per_call(forward, inputs: dict, repeats: int = 6) -> tuple[float, torch.Tensor]:
+    with torch.inference_mode():
+        forward(**inputs)  # warm-up (and compilation)
+        forward(**inputs)
+        t = time.perf_counter()
+        for _ in range(repeats):
+            logits = forward(**inputs).logits
+    return (time.perf_counter() - t) / repeats, logits
+
+
+def compare_modes(model, inputs: dict) -> None:
+    """Eager fp32 against int8 and torch.compile on one batch, in this process."""
+    import copy
+
+    import torch._inductor.config as inductor
+
+    from newsdesk.inference.precision import prepare_model
+
+    base, reference = seconds_per_call(model, inputs)
+    print(f"eager fp32: {base:.3f} s per forward")
+    quantised = prepare_model(copy.deepcopy(model), "int8")
+    t, _ = seconds_per_call(quantised, inputs)
+    print(f"eager int8 (dynamic): {t:.3f} s, {base / t:.2f}x fp32")
+    for freezing in (False, True):
+        inductor.freezing = freezing
+        torch._dynamo.reset()
+        compiled = torch.compile(copy.deepcopy(model), dynamic=False)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            compiled(**inputs)
+        build = time.perf_counter() - start
+        t, logits = seconds_per_call(compiled, inputs)
+        print(f"torch.compile fp32 (inductor, freezing={freezing}): {t:.3f} s, {base / t:.2f}x "
+              f"fp32, compile {build:.0f} s, max |logit diff| {float((logits - reference).abs().max()):.1e}")
 
 
 if __name__ == "__main__":

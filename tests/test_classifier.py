@@ -14,7 +14,8 @@ from newsdesk.inference import ClassifierPredictor
 from newsdesk.models.chunking import chunk, select_evidence, truncate
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import check_model_folder
-from newsdesk.training.classifier import train_classifier
+from newsdesk.inference.encoding import encode_articles
+from newsdesk.training.classifier import encode, load_splits, train_classifier
 from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config
 from newsdesk.training.metrics import classification_metrics, fnc_score
 
@@ -64,6 +65,21 @@ def test_topic_training_writes_folder_and_reloads(tmp_path, topic_data, tiny_ber
         for lab in a["scores"]:
             assert a["scores"][lab] == pytest.approx(b["scores"][lab], abs=1e-5)
             assert a["scores"][lab] == pytest.approx(c["scores"][lab], abs=1e-6)
+
+
+def test_chunk_training_reads_what_inference_reads(tmp_path, topic_data, tiny_bert_dir, seed):
+    out = tmp_path / "topic-chunks"
+    config = tiny_config(topic_data, out, tiny_bert_dir, "topic", truncation="chunks")
+    train_classifier(config)
+    train, _, labels = load_splits(config)
+    predictor = ClassifierPredictor.from_pretrained(out, device="cpu")
+    examples = encode(train, predictor.tokenizer, predictor.template, config,
+                      {lab: i for i, lab in enumerate(labels)})
+    articles = encode_articles(predictor.tokenizer, train["text"], train["title"])
+    features, owners = predictor.topic_features(articles)
+    assert len(features) > len(train)  # long articles give several examples
+    assert examples["input_ids"] == [f["input_ids"] for f in features]
+    assert examples["labels"] == [labels.index(train["y"][i]) for i in owners]
 
 
 def test_pipeline_loads_model_folder(tmp_path, topic_data, tiny_bert_dir, seed):
@@ -188,6 +204,8 @@ def test_shipped_configs_parse_and_overrides_apply():
 @pytest.mark.parametrize("override, message", [
     ({"truncation": "middle"}, "truncation must be one of"),
     ({"epochs": "0"}, "epochs must be positive"),
+    ({"truncation": "chunks", "eval_chunks": "false"}, "truncation 'chunks' is for topic models"),
+    ({"truncation": "chunks", "task": "stance"}, "truncation 'chunks' is for topic models"),
     ({"eval_chunks": "maybe"}, "--eval-chunks: cannot parse 'maybe' as bool"),
     ({"downsample": "{x: 2}"}, r"downsample\['x'\] must be in \(0, 1\]"),
 ])

@@ -29,7 +29,8 @@ from transformers.trainer_utils import get_last_checkpoint
 from newsdesk.data.prepare import load_prepared, read_manifest
 from newsdesk.data.records import DataError
 from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.models.inputs import Template, article_text, training_inputs
+from newsdesk.inference.encoding import encode_articles, is_separable
+from newsdesk.models.inputs import Template, article_text, chunked_inputs, training_inputs
 from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.training.card import write_card
 from newsdesk.training.config import ClassifierConfig, to_dict
@@ -106,6 +107,8 @@ def class_weight_tensor(ys: list[str], labels: list[str], mode: str) -> torch.Te
 
 
 def encode(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datasets.Dataset:
+    if config.task == "topic" and config.truncation == "chunks":
+        return encode_chunks(ds, tokenizer, template, config, label2id)
     texts = [article_text(t, x) for t, x in zip(ds["title"], ds["text"])] \
         if config.task == "topic" else ds["text"]
     feats = training_inputs(tokenizer, template, texts, config.max_length, config.truncation,
@@ -113,6 +116,18 @@ def encode(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datas
                             evidence=config.evidence)
     for f, y in zip(feats, ds["y"]):
         f["labels"] = label2id[y]
+    return datasets.Dataset.from_list(feats)
+
+
+def encode_chunks(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datasets.Dataset:
+    """Every title-prefixed chunk the predictor reads becomes a training example with the
+    article's label, so training sees the same inputs as chunked inference."""
+    articles = encode_articles(tokenizer, ds["text"], ds["title"], is_separable(tokenizer))
+    feats = []
+    for e, y in zip(articles, ds["y"]):
+        for f in chunked_inputs(template, e.body_ids, config.max_length, config.chunk_stride,
+                                config.max_chunks, e.title_ids):
+            feats.append({**f, "labels": label2id[y]})
     return datasets.Dataset.from_list(feats)
 
 

@@ -31,7 +31,9 @@ class ClassifierConfig:
     max_length: int = 256
     """Tokens per input, special tokens included."""
     truncation: str = "head+tail"
-    """Training-time truncation for topic: "head" or "head+tail"."""
+    """Training inputs for topic: "head" or "head+tail" truncation to `max_length`, or "chunks":
+    every title-prefixed chunk that chunked inference reads (`chunk_stride`, `max_chunks`) is an
+    example labelled with its article's topic (about 2.5 examples per BBC article at 256 tokens)."""
     eval_chunks: bool = True
     """Evaluate (and predict) long articles by overlapping chunks whose probabilities are averaged."""
     chunk_stride: int = 64
@@ -77,10 +79,13 @@ class ClassifierConfig:
 
     def __post_init__(self):
         _check_choice("task", self.task, ("topic", "stance"))
-        _check_choice("truncation", self.truncation, ("head", "head+tail"))
+        _check_choice("truncation", self.truncation, ("head", "head+tail", "chunks"))
         _check_choice("evidence", self.evidence, ("overlap", "head"))
         _check_choice("class_weights", self.class_weights, ("none", "balanced", "sqrt"))
         _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        if self.truncation == "chunks" and (self.task != "topic" or not self.eval_chunks):
+            raise DataError("truncation 'chunks' is for topic models evaluated by chunks "
+                            "(task: topic, eval_chunks: true)")
         if self.max_length < 16:
             raise DataError(f"max_length must be at least 16, got {self.max_length}")
         if not 0 <= self.chunk_stride <= self.max_length // 2:
