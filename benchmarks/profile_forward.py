@@ -5,7 +5,8 @@ profile of one classifier forward pass, beside this machine's fp32 matrix-multip
     python benchmarks/profile_forward.py --model runs/topic-bbc --data data/bbc --compile
 
 --compile also times the same forward pass under int8 dynamic quantisation and under
-`torch.compile` (inductor, with and without weight freezing) against eager fp32.
+`torch.compile` (inductor, with and without weight freezing) against eager fp32, and each of the
+encoder's linear-layer shapes under MKL (what eager PyTorch calls) and oneDNN with prepacked weights.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def main() -> None:
     print(events.table(sort_by="self_cpu_time_total", row_limit=6))
     if args.compile:
         compare_modes(model, {"input_ids": ids, "attention_mask": mask})
+        compare_linear_kernels(c.hidden_size, c.intermediate_size, rows=(args.length, ids.numel()))
 
 
 def seconds_per_call(forward, inputs: dict, repeats: int = 6) -> tuple[float, torch.Tensor]:
@@ -106,6 +108,33 @@ def compare_modes(model, inputs: dict) -> None:
         t, logits = seconds_per_call(compiled, inputs)
         print(f"torch.compile fp32 (inductor, freezing={freezing}): {t:.3f} s, {base / t:.2f}x "
               f"fp32, compile {build:.0f} s, max |logit diff| {float((logits - reference).abs().max()):.1e}")
+
+
+def compare_linear_kernels(hidden: int, inner: int, rows: tuple[int, ...]) -> None:
+    """GFLOP/s of the encoder's linear shapes: MKL (eager `F.linear`) vs oneDNN, prepacked."""
+    if not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        print("oneDNN linear: not in this torch build")
+        return
+    with torch.inference_mode():
+        for m in rows:
+            for k, n in ((hidden, hidden), (hidden, inner), (inner, hidden)):
+                x, w, b = torch.randn(m, k), torch.randn(n, k), torch.randn(n)
+                packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
+                flops = 2 * m * k * n
+                mkl = flops / seconds(torch.nn.functional.linear, x, w, b) / 1e9
+                onednn = flops / seconds(torch.ops.mkldnn._linear_pointwise,
+                                         x, packed, b, "none", [], "") / 1e9
+                print(f"linear {m}x{k} -> {n}: MKL {mkl:.0f} GFLOP/s, oneDNN prepacked "
+                      f"{onednn:.0f} GFLOP/s ({onednn / mkl:.2f}x)")
+
+
+def seconds(fn, *args, repeats: int = 30) -> float:
+    fn(*args)
+    fn(*args)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        fn(*args)
+    return (time.perf_counter() - t) / repeats
 
 
 if __name__ == "__main__":

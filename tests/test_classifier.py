@@ -11,10 +11,10 @@ from newsdesk.cli import main
 from newsdesk.data import DataError, prepare
 from newsdesk.evaluate import evaluate
 from newsdesk.inference import ClassifierPredictor
+from newsdesk.inference.encoding import encode_articles
 from newsdesk.models.chunking import chunk, select_evidence, truncate
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import check_model_folder
-from newsdesk.inference.encoding import encode_articles
 from newsdesk.training.classifier import encode, load_splits, train_classifier
 from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config
 from newsdesk.training.metrics import classification_metrics, fnc_score
