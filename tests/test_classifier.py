@@ -197,8 +197,10 @@ def test_shipped_configs_parse_and_overrides_apply():
         cls = SummaryConfig if path.name.startswith("summary") else ClassifierConfig
         load_config(cls, path)
     c = load_config(ClassifierConfig, root / "topic-bbc.yaml",
-                    {"epochs": "1.5", "eval_chunks": "false", "downsample": "{sport: 0.5}"})
+                    {"epochs": "1.5", "eval_chunks": "false", "truncation": "head+tail",
+                     "downsample": "{sport: 0.5}"})
     assert c.epochs == 1.5 and c.eval_chunks is False and c.downsample == {"sport": 0.5}
+    assert c.truncation == "head+tail"
 
 
 @pytest.mark.parametrize("override, message", [
