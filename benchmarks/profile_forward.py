@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_inference import matmul_peak  # benchmarks/ is on the path when run as a script
 
 
 def main() -> None:
@@ -43,14 +44,7 @@ def main() -> None:
     analyzer.prepare(items)
     print(f"tokenisation (sentences + ids): {len(items) / (time.perf_counter() - t):.0f} articles/s")
 
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    torch.matmul(a, b)
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - t)
-    print(f"fp32 matmul peak (2048^3, best of 3): {2 * 2048**3 / best / 1e9:.1f} GFLOP/s")
+    print(f"fp32 matmul peak (2048^3, best of 3): {matmul_peak('float32'):.1f} GFLOP/s")
 
     model = analyzer.topic.model
     c = model.config
@@ -74,14 +68,15 @@ def main() -> None:
         compare_linear_kernels(c.hidden_size, c.intermediate_size, rows=(args.length, ids.numel()))
 
 
-def seconds_per_call(forward, inputs: dict, repeats: int = 6) -> tuple[float, torch.Tensor]:
+def timed(fn, *args, repeats: int = 30, **kwargs):
+    """(seconds per call, the last call's output) after two warm-up calls (and compilation)."""
     with torch.inference_mode():
-        forward(**inputs)  # warm-up (and compilation)
-        forward(**inputs)
+        fn(*args, **kwargs)
+        fn(*args, **kwargs)
         t = time.perf_counter()
         for _ in range(repeats):
-            logits = forward(**inputs).logits
-    return (time.perf_counter() - t) / repeats, logits
+            out = fn(*args, **kwargs)
+    return (time.perf_counter() - t) / repeats, out
 
 
 def compare_modes(model, inputs: dict) -> None:
@@ -92,10 +87,10 @@ def compare_modes(model, inputs: dict) -> None:
 
     from newsdesk.inference.precision import prepare_model
 
-    base, reference = seconds_per_call(model, inputs)
+    base, reference = timed(model, repeats=6, **inputs)
     print(f"eager fp32: {base:.3f} s per forward")
     quantised = prepare_model(copy.deepcopy(model), "int8")
-    t, _ = seconds_per_call(quantised, inputs)
+    t, _ = timed(quantised, repeats=6, **inputs)
     print(f"eager int8 (dynamic): {t:.3f} s, {base / t:.2f}x fp32")
     for freezing in (False, True):
         inductor.freezing = freezing
@@ -105,9 +100,10 @@ def compare_modes(model, inputs: dict) -> None:
         with torch.inference_mode():
             compiled(**inputs)
         build = time.perf_counter() - start
-        t, logits = seconds_per_call(compiled, inputs)
+        t, out = timed(compiled, repeats=6, **inputs)
         print(f"torch.compile fp32 (inductor, freezing={freezing}): {t:.3f} s, {base / t:.2f}x "
-              f"fp32, compile {build:.0f} s, max |logit diff| {float((logits - reference).abs().max()):.1e}")
+              f"fp32, compile {build:.0f} s, max |logit diff| "
+              f"{float((out.logits - reference.logits).abs().max()):.1e}")
 
 
 def compare_linear_kernels(hidden: int, inner: int, rows: tuple[int, ...]) -> None:
@@ -115,26 +111,16 @@ def compare_linear_kernels(hidden: int, inner: int, rows: tuple[int, ...]) -> No
     if not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
         print("oneDNN linear: not in this torch build")
         return
-    with torch.inference_mode():
-        for m in rows:
-            for k, n in ((hidden, hidden), (hidden, inner), (inner, hidden)):
-                x, w, b = torch.randn(m, k), torch.randn(n, k), torch.randn(n)
-                packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
-                flops = 2 * m * k * n
-                mkl = flops / seconds(torch.nn.functional.linear, x, w, b) / 1e9
-                onednn = flops / seconds(torch.ops.mkldnn._linear_pointwise,
-                                         x, packed, b, "none", [], "") / 1e9
-                print(f"linear {m}x{k} -> {n}: MKL {mkl:.0f} GFLOP/s, oneDNN prepacked "
-                      f"{onednn:.0f} GFLOP/s ({onednn / mkl:.2f}x)")
-
-
-def seconds(fn, *args, repeats: int = 30) -> float:
-    fn(*args)
-    fn(*args)
-    t = time.perf_counter()
-    for _ in range(repeats):
-        fn(*args)
-    return (time.perf_counter() - t) / repeats
+    for m in rows:
+        for k, n in ((hidden, hidden), (hidden, inner), (inner, hidden)):
+            x, w, b = torch.randn(m, k), torch.randn(n, k), torch.randn(n)
+            packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
+            flops = 2 * m * k * n
+            mkl = flops / timed(torch.nn.functional.linear, x, w, b)[0] / 1e9
+            onednn = flops / timed(torch.ops.mkldnn._linear_pointwise,
+                                   x, packed, b, "none", [], "")[0] / 1e9
+            print(f"linear {m}x{k} -> {n}: MKL {mkl:.0f} GFLOP/s, oneDNN prepacked "
+                  f"{onednn:.0f} GFLOP/s ({onednn / mkl:.2f}x)")
 
 
 if __name__ == "__main__":

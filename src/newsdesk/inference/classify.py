@@ -18,7 +18,7 @@ from newsdesk.inference.encoding import Encoded, encode_articles, is_separable
 from newsdesk.inference.precision import autocast
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
-from newsdesk.models.inputs import Template, chunked_inputs, encode_texts
+from newsdesk.models.inputs import Template, article_chunks, encode_texts
 from newsdesk.models.loading import check_model_folder, load_kwargs
 
 
@@ -89,17 +89,12 @@ class ClassifierPredictor(Predictor):
     def topic_features(self, encoded: list[Encoded]) -> tuple[list[dict], list[int]]:
         """Chunks (or one truncated input) per article, and the article each belongs to."""
         s = self.settings
-        feats, owners = [], []
-        for i, e in enumerate(encoded):
-            if s.get("eval_chunks", True):
-                chunks = chunked_inputs(self.template, e.body_ids, s["max_length"],
-                                        s["chunk_stride"], s.get("max_chunks", 0), e.title_ids)
-            else:
-                budget = s["max_length"] - self.template.single_extra
-                chunks = [self.template.single(truncate(e.ids, budget, s["truncation"]))]
-            feats.extend(chunks)
-            owners.extend([i] * len(chunks))
-        return feats, owners
+        if s.get("eval_chunks", True):
+            return article_chunks(self.template, encoded, s["max_length"], s["chunk_stride"],
+                                  s.get("max_chunks", 0))
+        budget = s["max_length"] - self.template.single_extra
+        feats = [self.template.single(truncate(e.ids, budget, s["truncation"])) for e in encoded]
+        return feats, list(range(len(encoded)))
 
     def stance_features(self, encoded: list[Encoded], targets: list[str],
                         target_ids: dict[str, list[int]] | None = None

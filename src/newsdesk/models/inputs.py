@@ -143,3 +143,16 @@ def chunked_inputs(template: Template, ids: list[int], max_length: int, stride: 
     if max_chunks:
         windows = windows[:max_chunks]
     return [template.single(prefix + w) for w in windows]
+
+
+def article_chunks(template: Template, articles: list, max_length: int, stride: int,
+                   max_chunks: int = 0) -> tuple[list[dict], list[int]]:
+    """Title-prefixed chunks of every article (objects with `body_ids` and `title_ids`, such as
+    `inference.encoding.Encoded`) and the index of the article each chunk belongs to. Chunked
+    inference and chunk training (`truncation: chunks`) both read these."""
+    feats, owners = [], []
+    for i, a in enumerate(articles):
+        chunks = chunked_inputs(template, a.body_ids, max_length, stride, max_chunks, a.title_ids)
+        feats.extend(chunks)
+        owners.extend([i] * len(chunks))
+    return feats, owners

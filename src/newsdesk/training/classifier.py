@@ -30,7 +30,7 @@ from newsdesk.data.prepare import load_prepared, read_manifest
 from newsdesk.data.records import DataError
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.encoding import encode_articles, is_separable
-from newsdesk.models.inputs import Template, article_text, chunked_inputs, training_inputs
+from newsdesk.models.inputs import Template, article_chunks, article_text, training_inputs
 from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.training.card import write_card
 from newsdesk.training.config import ClassifierConfig, to_dict
@@ -123,12 +123,11 @@ def encode_chunks(ds: datasets.Dataset, tokenizer, template, config, label2id) -
     """Every title-prefixed chunk the predictor reads becomes a training example with the
     article's label, so training sees the same inputs as chunked inference."""
     articles = encode_articles(tokenizer, ds["text"], ds["title"], is_separable(tokenizer))
-    feats = []
-    for e, y in zip(articles, ds["y"]):
-        for f in chunked_inputs(template, e.body_ids, config.max_length, config.chunk_stride,
-                                config.max_chunks, e.title_ids):
-            feats.append({**f, "labels": label2id[y]})
-    return datasets.Dataset.from_list(feats)
+    feats, owners = article_chunks(template, articles, config.max_length, config.chunk_stride,
+                                   config.max_chunks)
+    ys = ds["y"]
+    return datasets.Dataset.from_list([{**f, "labels": label2id[ys[i]]}
+                                       for f, i in zip(feats, owners)])
 
 
 def train_classifier(config: ClassifierConfig, resume: bool = False, command: str = "") -> dict:
