@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from newsdesk.cli import main
 from newsdesk.data import DataError, prepare
@@ -14,6 +16,7 @@ from newsdesk.inference import ClassifierPredictor
 from newsdesk.inference.encoding import encode_articles
 from newsdesk.models.chunking import chunk, select_evidence, truncate
 from newsdesk.models.inputs import Template
+from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import check_model_folder
 from newsdesk.training.classifier import encode, load_splits, train_classifier
 from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config
@@ -90,6 +93,67 @@ def test_pipeline_loads_model_folder(tmp_path, topic_data, tiny_bert_dir, seed):
     pipe = pipeline("text-classification", model=str(out), device="cpu")
     result = pipe(["profit shares market bank", "goal match team"])
     assert all(r["label"] in {"business", "sport", "tech"} for r in result)
+
+
+def test_lexical_blend_is_saved_reloaded_and_averaged(tmp_path, topic_data, tiny_bert_dir, seed):
+    from transformers import pipeline
+
+    from newsdesk.inference import NewsAnalyzer
+
+    out = tmp_path / "topic"
+    metrics = train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic",
+                                           lexical="tfidf", lexical_weight=0.3))
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES | {"lexical.json",
+                                                                "lexical.safetensors"}
+    assert set(metrics["model_only"]) == set(metrics["words_only"]) == {"accuracy", "macro_f1"}
+    assert "transformer alone" in (out / "README.md").read_text()
+
+    texts = ["profit shares market bank", "goal match team win", "software phone chip"]
+    titles = ["Markets", None, "Gadgets"]
+    predictor = ClassifierPredictor.from_pretrained(out, device="cpu")
+    parts = predictor.topic_probs(encode_articles(predictor.tokenizer, texts, titles), texts,
+                                  titles)
+    assert torch.allclose(parts["blend"], 0.7 * parts["model"] + 0.3 * parts["words"])
+    assert not torch.allclose(parts["model"], parts["words"], atol=1e-3)
+    predicted = predictor.predict(texts, titles=titles)
+    again = ClassifierPredictor.from_pretrained(out, device="cpu").predict(texts, titles=titles)
+    analyzed = NewsAnalyzer(topic=predictor).analyze(
+        [{"text": x, "title": t} for x, t in zip(texts, titles)])
+    for p, q, r, blend in zip(predicted, again, analyzed, parts["blend"]):
+        assert p == q == r["topic"]
+        assert p["scores"] == pytest.approx(dict(zip(predictor.labels, blend.tolist())), abs=1e-6)
+
+    # transformers.pipeline reads the transformer alone (no title, one short chunk)
+    pipe = pipeline("text-classification", model=str(out), device="cpu", top_k=None)
+    for scores, model_probs in zip(pipe(texts[1:2]), parts["model"][1:2]):
+        by_label = {s["label"]: s["score"] for s in scores}
+        assert [by_label[lab] for lab in predictor.labels] == pytest.approx(model_probs.tolist(),
+                                                                             abs=1e-5)
+
+
+def test_lexical_model_fits_saves_and_checks_its_files(tmp_path):
+    rng = __import__("random").Random(3)
+    labels = ["tech", "business"]  # not sorted: probabilities follow this order
+    texts = [make_article(rng, lab, 3) for lab in labels for _ in range(12)]
+    ys = [lab for lab in labels for _ in range(12)]
+    model = LexicalModel.fit(texts, ys, labels)
+    probs = model.predict_proba(["software chip phone network.", "profit bank shares market."])
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1)
+    assert probs[0, 0] > 0.5 and probs[1, 1] > 0.5
+    model.save(tmp_path)
+    again = LexicalModel.load(tmp_path, labels).predict_proba(["software chip phone network."])
+    assert np.array_equal(again[0], probs[0])
+    with pytest.raises(DataError, match=r"labels \['tech', 'business'\] differ"):
+        LexicalModel.load(tmp_path, ["business", "tech"])
+    with pytest.raises(DataError, match=r"label\(s\) \['sport'\] have no training articles"):
+        LexicalModel.fit(texts, ys, labels + ["sport"])
+    settings = json.loads((tmp_path / "lexical.json").read_text())
+    (tmp_path / "lexical.json").write_text(json.dumps({**settings, "terms": ["one"]}))
+    with pytest.raises(DataError, match="shapes do not match 1 terms and 2 labels"):
+        LexicalModel.load(tmp_path, labels)
+    (tmp_path / "lexical.safetensors").unlink()
+    with pytest.raises(DataError, match="lexical.safetensors is missing"):
+        LexicalModel.load(tmp_path, labels)
 
 
 def test_stance_training_and_evaluate_cli(tmp_path, stance_data, tiny_bert_dir, seed, capsys):
@@ -210,6 +274,9 @@ def test_shipped_configs_parse_and_overrides_apply():
     ({"truncation": "chunks", "task": "stance"}, "truncation 'chunks' is for topic models"),
     ({"eval_chunks": "maybe"}, "--eval-chunks: cannot parse 'maybe' as bool"),
     ({"downsample": "{x: 2}"}, r"downsample\['x'\] must be in \(0, 1\]"),
+    ({"lexical": "tfidf", "task": "stance"}, "lexical 'tfidf' is for topic models only"),
+    ({"lexical": "bm25"}, "lexical must be one of"),
+    ({"lexical_weight": "1"}, r"lexical_weight must be in \(0, 1\)"),
 ])
 def test_config_errors(override, message):
     with pytest.raises(DataError, match=message):

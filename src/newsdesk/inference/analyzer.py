@@ -113,9 +113,9 @@ class NewsAnalyzer:
             return []
         n = len(items)
         if self.topic is not None:
-            enc = prepared.encodings[self.keys["topic"]]
-            feats, owners = self.topic.topic_features(enc)
-            for r, p in zip(results, self.topic.decode(self.topic.run(feats, owners, n))):
+            probs = self.topic.topic_probs(prepared.encodings[self.keys["topic"]],
+                                           [a["text"] for a in items], [a["title"] for a in items])
+            for r, p in zip(results, self.topic.decode(probs["blend"])):
                 r["topic"] = p
         if self.stance is not None and targets:
             enc = prepared.encodings[self.keys["stance"]]

@@ -1,6 +1,7 @@
 """`ClassifierPredictor`: topic or stance predictions from a saved newsdesk model folder.
 
-Long articles are classified by overlapping chunks whose probabilities are averaged; stance pairs
+Long articles are classified by overlapping chunks whose probabilities are averaged (and, for a
+topic model trained with `lexical: tfidf`, averaged again with a TF-IDF model's); stance pairs
 read the evidence sentences the model was trained on.
 """
 
@@ -18,7 +19,8 @@ from newsdesk.inference.encoding import Encoded, encode_articles, is_separable
 from newsdesk.inference.precision import autocast
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
-from newsdesk.models.inputs import Template, article_chunks, encode_texts
+from newsdesk.models.inputs import Template, article_chunks, article_text, encode_texts
+from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import check_model_folder, load_kwargs
 
 
@@ -31,6 +33,7 @@ class ClassifierPredictor(Predictor):
         self.template = Template.of(tokenizer)
         self.separable = is_separable(tokenizer)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.lexical: LexicalModel | None = None
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str = "auto", precision: str = "fp32",
@@ -48,7 +51,10 @@ class ClassifierPredictor(Predictor):
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
         tokenizer = AutoTokenizer.from_pretrained(folder)
         device = pick_device(device)
-        return cls(model.to(device), tokenizer, settings, device, precision, **kwargs)
+        predictor = cls(model.to(device), tokenizer, settings, device, precision, **kwargs)
+        if settings.get("lexical", "none") != "none":
+            predictor.lexical = LexicalModel.load(folder, predictor.labels)
+        return predictor
 
     @property
     def task(self) -> str:
@@ -75,10 +81,10 @@ class ClassifierPredictor(Predictor):
             targets = [targets] * len(texts) if isinstance(targets, str) else list(targets)
             if len(targets) != len(texts):
                 raise ValueError(f"{len(targets)} targets for {len(texts)} texts")
-            features, owners = self.stance_features(encoded, targets)
+            probs = self.run(*self.stance_features(encoded, targets), len(texts))
         else:
-            features, owners = self.topic_features(encoded)
-        out = self.decode(self.run(features, owners, len(texts)))
+            probs = self.topic_probs(encoded, texts, titles)["blend"]
+        out = self.decode(probs)
         return out[0] if single else out
 
     def decode(self, probs: torch.Tensor) -> list[dict]:
@@ -95,6 +101,20 @@ class ClassifierPredictor(Predictor):
         budget = s["max_length"] - self.template.single_extra
         feats = [self.template.single(truncate(e.ids, budget, s["truncation"])) for e in encoded]
         return feats, list(range(len(encoded)))
+
+    def topic_probs(self, encoded: list[Encoded], texts: list[str],
+                    titles: list[str | None] | None = None) -> dict[str, torch.Tensor]:
+        """Topic probabilities per article: "model" (the transformer's, chunks averaged), "words"
+        (the lexical model's, when the folder has one) and "blend" (what is predicted)."""
+        out = {"model": self.run(*self.topic_features(encoded), len(encoded))}
+        out["blend"] = out["model"]
+        if self.lexical is not None:
+            titles = titles or [None] * len(texts)
+            out["words"] = torch.from_numpy(self.lexical.predict_proba(
+                [article_text(t, x) for t, x in zip(titles, texts)])).float()
+            weight = self.settings["lexical_weight"]
+            out["blend"] = (1 - weight) * out["model"] + weight * out["words"]
+        return out
 
     def stance_features(self, encoded: list[Encoded], targets: list[str],
                         target_ids: dict[str, list[int]] | None = None

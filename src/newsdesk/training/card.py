@@ -26,6 +26,15 @@ def write_card(folder: Path, settings: dict, metrics: dict, command: str) -> Non
     for key, value in metrics.items():
         if isinstance(value, float):
             lines.append(f"- {key}: {value:.4f}")
+    for part, name in (("model_only", "transformer alone"), ("words_only", "TF-IDF model alone")):
+        if part in metrics:
+            lines.append(f"- {name}: accuracy {metrics[part]['accuracy']:.4f}, "
+                         f"macro_f1 {metrics[part]['macro_f1']:.4f}")
+    if settings.get("lexical", "none") != "none":
+        lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
+                  f"regression's (weight {settings['lexical_weight']}; `lexical.json`, "
+                  "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
+                  "transformer alone (the \"transformer alone\" figures above)."]
     if "per_class" in metrics:
         lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for lab, c in metrics["per_class"].items():

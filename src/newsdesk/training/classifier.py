@@ -31,6 +31,7 @@ from newsdesk.data.records import DataError
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.encoding import encode_articles, is_separable
 from newsdesk.models.inputs import Template, article_chunks, article_text, training_inputs
+from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.training.card import write_card
 from newsdesk.training.config import ClassifierConfig, to_dict
@@ -206,11 +207,14 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     if resume and checkpoint is None:
         log.warning("--resume: no checkpoint in %s; starting from the beginning", args.output_dir)
     trainer.train(resume_from_checkpoint=checkpoint)
-    train_seconds = time.perf_counter() - started
-
     if not trainer.is_world_process_zero():
         return {}  # rank 0 alone writes the folder and evaluates
     trainer.save_model(str(out))
+    if config.lexical == "tfidf":
+        log.info("fitting the TF-IDF model blended with the transformer")
+        LexicalModel.fit([article_text(t, x) for t, x in zip(train["title"], train["text"])],
+                         list(train["y"]), labels, config.seed).save(out)
+    train_seconds = time.perf_counter() - started
     tokenizer.save_pretrained(str(out))
     (out / "training_args.bin").unlink(missing_ok=True)  # pickled; newsdesk.json has it all
     settings = {"kind": "classifier", **to_dict(config), "labels": labels,
@@ -229,17 +233,30 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
 
 def evaluate_classifier(folder: Path, ds: datasets.Dataset, labels: list[str] | None = None,
                         device: str = "auto") -> dict:
-    """Evaluate a saved classifier on a split whose label column is `y` (chunked for topic)."""
+    """Evaluate a saved classifier on a split whose label column is `y` (chunked for topic).
+
+    For a topic model that blends a lexical model, the metrics are the blend's, with the
+    accuracy and macro-F1 of each part alone under "model_only" and "words_only"."""
     predictor = ClassifierPredictor.from_pretrained(folder, device=device)
-    stance = predictor.task == "stance"
-    preds = predictor.predict(list(ds["text"]), targets=ds["target"] if stance else None,
-                              titles=None if stance else ds["title"])
     labels = labels or predictor.labels
     unseen = sorted(set(ds["y"]) - set(predictor.labels))
     if unseen:
         raise DataError(f"evaluation data has label(s) {unseen} the model was not trained on "
                         f"(model labels: {predictor.labels})")
-    return classification_metrics(list(ds["y"]), [p["label"] for p in preds], labels, stance=stance)
+    gold = list(ds["y"])
+    if predictor.task == "stance":
+        preds = predictor.predict(list(ds["text"]), targets=ds["target"])
+        return classification_metrics(gold, [p["label"] for p in preds], labels, stance=True)
+    texts, titles = list(ds["text"]), list(ds["title"])
+    encoded = encode_articles(predictor.tokenizer, texts, titles, predictor.separable)
+    parts = predictor.topic_probs(encoded, texts, titles)
+    guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
+    metrics = classification_metrics(gold, guess["blend"], labels)
+    if "words" in parts:
+        for part in ("model", "words"):
+            m = classification_metrics(gold, guess[part], labels)
+            metrics[f"{part}_only"] = {k: m[k] for k in ("accuracy", "macro_f1")}
+    return metrics
 
 
 def save_metrics(folder: Path, metrics: dict, split: str) -> None:

@@ -40,6 +40,11 @@ class ClassifierConfig:
     """Tokens shared by consecutive chunks."""
     max_chunks: int = 8
     """Most chunks per article at evaluation and inference (0 = no limit)."""
+    lexical: str = "none"
+    """Topic: "tfidf" also fits a TF-IDF logistic regression on the training articles and
+    averages its probabilities with the transformer's (see `models.lexical`); "none" does not."""
+    lexical_weight: float = 0.5
+    """Share of the lexical model in that average."""
     evidence: str = "overlap"
     """Stance: "overlap" fills the budget with the body sentences sharing most words with the
     target; "head" keeps the start of the body."""
@@ -81,11 +86,16 @@ class ClassifierConfig:
         _check_choice("task", self.task, ("topic", "stance"))
         _check_choice("truncation", self.truncation, ("head", "head+tail", "chunks"))
         _check_choice("evidence", self.evidence, ("overlap", "head"))
+        _check_choice("lexical", self.lexical, ("none", "tfidf"))
         _check_choice("class_weights", self.class_weights, ("none", "balanced", "sqrt"))
         _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
         if self.truncation == "chunks" and (self.task != "topic" or not self.eval_chunks):
             raise DataError("truncation 'chunks' is for topic models evaluated by chunks "
                             "(task: topic, eval_chunks: true)")
+        if self.lexical != "none" and self.task != "topic":
+            raise DataError(f"lexical {self.lexical!r} is for topic models only")
+        if not 0 < self.lexical_weight < 1:
+            raise DataError(f"lexical_weight must be in (0, 1), got {self.lexical_weight}")
         if self.max_length < 16:
             raise DataError(f"max_length must be at least 16, got {self.max_length}")
         if not 0 <= self.chunk_stride <= self.max_length // 2:

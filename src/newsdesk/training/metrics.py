@@ -61,7 +61,12 @@ def format_metrics(m: dict) -> str:
     head = f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
     if "fnc_score" in m:
         head += f"  FNC score {m['fnc_score']:.2f}"
-    lines = [head + f"  ({m['examples']} examples)", f"{'label':<14}{'P':>8}{'R':>8}{'F1':>8}{'n':>7}"]
+    lines = [head + f"  ({m['examples']} examples)"]
+    for part, name in (("model_only", "transformer alone"), ("words_only", "TF-IDF model alone")):
+        if part in m:
+            lines.append(f"  {name}: accuracy {m[part]['accuracy']:.4f}  "
+                         f"macro-F1 {m[part]['macro_f1']:.4f}")
+    lines.append(f"{'label':<14}{'P':>8}{'R':>8}{'F1':>8}{'n':>7}")
     for lab, c in m["per_class"].items():
         lines.append(f"{lab:<14}{c['precision']:>8.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}"
                      f"{c['support']:>7}")
