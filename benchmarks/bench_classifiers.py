@@ -21,10 +21,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from newsdesk.data.prepare import load_prepared
-from newsdesk.models.inputs import article_text
+from newsdesk.models.inputs import article_texts
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.config import ClassifierConfig, load_config
-from newsdesk.training.metrics import classification_metrics, format_metrics
+from newsdesk.training.metrics import PARTS, classification_metrics, format_metrics
 
 
 def tfidf_svm(data: str, task: str) -> dict:
@@ -35,8 +35,8 @@ def tfidf_svm(data: str, task: str) -> dict:
         x_dev = [f"{t} ||| {x}" for t, x in zip(dev["target"], dev["text"])]
         col = "label"
     else:
-        x_train = [article_text(t, x) for t, x in zip(train["title"], train["text"])]
-        x_dev = [article_text(t, x) for t, x in zip(dev["title"], dev["text"])]
+        x_train = article_texts(train["title"], train["text"])
+        x_dev = article_texts(dev["title"], dev["text"])
         col = "topic"
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
     clf = LinearSVC(C=1.0).fit(vec.fit_transform(x_train), train[col])
@@ -73,7 +73,7 @@ def main() -> None:
     print(f"newsdesk {args.task} (train {metrics['train_seconds']:.0f} s, train+eval {total_s:.0f} s, "
           f"epochs {metrics['epochs_run']}):")
     print(format_metrics(metrics))
-    keys = ("accuracy", "macro_f1", "fnc_score", "model_only", "words_only")
+    keys = ("accuracy", "macro_f1", "fnc_score", *PARTS)
     print(json.dumps({"baseline": {k: baseline[k] for k in keys if k in baseline},
                       "newsdesk": {k: metrics[k] for k in keys if k in metrics},
                       "train_seconds": metrics["train_seconds"], "total_seconds": round(total_s)}))

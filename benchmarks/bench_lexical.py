@@ -19,14 +19,15 @@ import torch
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.encoding import encode_articles
-from newsdesk.models.inputs import article_text
+from newsdesk.models.inputs import article_texts
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.training.metrics import classification_metrics
 
 
 def scores(gold: list[str], probs: torch.Tensor, labels: list[str]) -> str:
-    m = classification_metrics(gold, [labels[i] for i in probs.argmax(-1).tolist()], labels)
-    wrong = sum(g != labels[i] for g, i in zip(gold, probs.argmax(-1).tolist()))
+    guess = [labels[i] for i in probs.argmax(-1).tolist()]
+    m = classification_metrics(gold, guess, labels)
+    wrong = sum(g != p for g, p in zip(gold, guess))
     return f"{m['accuracy']:.4f} / {m['macro_f1']:.4f} ({wrong} wrong)"
 
 
@@ -41,12 +42,11 @@ def main() -> None:
     texts, titles, gold = list(dev["text"]), list(dev["title"]), list(dev["topic"])
 
     t0 = time.perf_counter()
-    lexical = LexicalModel.fit([article_text(t, x) for t, x in zip(train["title"], train["text"])],
+    lexical = LexicalModel.fit(article_texts(train["title"], train["text"]),
                                list(train["topic"]), labels)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    words = torch.from_numpy(lexical.predict_proba(
-        [article_text(t, x) for t, x in zip(titles, texts)])).float()
+    words = torch.from_numpy(lexical.predict_proba(article_texts(titles, texts))).float()
     words_s = time.perf_counter() - t0
 
     print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {platform.processor() or platform.machine()}, "

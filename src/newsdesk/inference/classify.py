@@ -19,7 +19,7 @@ from newsdesk.inference.encoding import Encoded, encode_articles, is_separable
 from newsdesk.inference.precision import autocast
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
-from newsdesk.models.inputs import Template, article_chunks, article_text, encode_texts
+from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import check_model_folder, load_kwargs
 
@@ -109,9 +109,8 @@ class ClassifierPredictor(Predictor):
         out = {"model": self.run(*self.topic_features(encoded), len(encoded))}
         out["blend"] = out["model"]
         if self.lexical is not None:
-            titles = titles or [None] * len(texts)
-            out["words"] = torch.from_numpy(self.lexical.predict_proba(
-                [article_text(t, x) for t, x in zip(titles, texts)])).float()
+            out["words"] = torch.from_numpy(
+                self.lexical.predict_proba(article_texts(titles, texts))).float()
             weight = self.settings["lexical_weight"]
             out["blend"] = (1 - weight) * out["model"] + weight * out["words"]
         return out

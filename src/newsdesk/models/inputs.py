@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from newsdesk.models.chunking import chunk, select_evidence, truncate
 
 
-def article_text(title: str | None, text: str) -> str:
-    """The text a classifier reads for an article: the title (if any) on its own line, then the body."""
-    return f"{title}\n{text}" if title else text
+def article_texts(titles: list[str | None] | None, texts: list[str]) -> list[str]:
+    """The text a classifier reads for each article: the title (if any) on its own line, then
+    the body. Topic training, the TF-IDF blend and its inference all read these."""
+    titles = titles or [None] * len(texts)
+    return [f"{t}\n{x}" if t else x for t, x in zip(titles, texts)]
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from newsdesk.training.metrics import PARTS
+
 
 def write_card(folder: Path, settings: dict, metrics: dict, command: str) -> None:
     """Write `folder/README.md`: data, labels, metrics and the exact command."""
@@ -26,7 +28,7 @@ def write_card(folder: Path, settings: dict, metrics: dict, command: str) -> Non
     for key, value in metrics.items():
         if isinstance(value, float):
             lines.append(f"- {key}: {value:.4f}")
-    for part, name in (("model_only", "transformer alone"), ("words_only", "TF-IDF model alone")):
+    for part, name in PARTS.items():
         if part in metrics:
             lines.append(f"- {name}: accuracy {metrics[part]['accuracy']:.4f}, "
                          f"macro_f1 {metrics[part]['macro_f1']:.4f}")

@@ -30,7 +30,7 @@ from newsdesk.data.prepare import load_prepared, read_manifest
 from newsdesk.data.records import DataError
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.encoding import encode_articles, is_separable
-from newsdesk.models.inputs import Template, article_chunks, article_text, training_inputs
+from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.training.card import write_card
@@ -110,7 +110,7 @@ def class_weight_tensor(ys: list[str], labels: list[str], mode: str) -> torch.Te
 def encode(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datasets.Dataset:
     if config.task == "topic" and config.truncation == "chunks":
         return encode_chunks(ds, tokenizer, template, config, label2id)
-    texts = [article_text(t, x) for t, x in zip(ds["title"], ds["text"])] \
+    texts = article_texts(ds["title"], ds["text"]) \
         if config.task == "topic" else ds["text"]
     feats = training_inputs(tokenizer, template, texts, config.max_length, config.truncation,
                             targets=ds["target"] if config.task == "stance" else None,
@@ -212,8 +212,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     trainer.save_model(str(out))
     if config.lexical == "tfidf":
         log.info("fitting the TF-IDF model blended with the transformer")
-        LexicalModel.fit([article_text(t, x) for t, x in zip(train["title"], train["text"])],
-                         list(train["y"]), labels, config.seed).save(out)
+        LexicalModel.fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
+                         config.seed).save(out)
     train_seconds = time.perf_counter() - started
     tokenizer.save_pretrained(str(out))
     (out / "training_args.bin").unlink(missing_ok=True)  # pickled; newsdesk.json has it all

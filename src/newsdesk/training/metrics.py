@@ -56,13 +56,17 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
     return out
 
 
+# Metrics of a blended topic model's parts alone (see `training.classifier.evaluate_classifier`).
+PARTS = {"model_only": "transformer alone", "words_only": "TF-IDF model alone"}
+
+
 def format_metrics(m: dict) -> str:
     """A short table for the terminal."""
     head = f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
     if "fnc_score" in m:
         head += f"  FNC score {m['fnc_score']:.2f}"
     lines = [head + f"  ({m['examples']} examples)"]
-    for part, name in (("model_only", "transformer alone"), ("words_only", "TF-IDF model alone")):
+    for part, name in PARTS.items():
         if part in m:
             lines.append(f"  {name}: accuracy {m[part]['accuracy']:.4f}  "
                          f"macro-F1 {m[part]['macro_f1']:.4f}")
