@@ -1,3 +1,5 @@
 """newsdesk: topic, stance and summary models for news, and fast batch inference."""
 
-__version__ = "0.1.0"
+from newsdesk.version import __version__
+
+__all__ = ["__version__"]

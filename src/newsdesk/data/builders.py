@@ -22,11 +22,13 @@ from newsdesk.data.clean import (
     text_key,
 )
 from newsdesk.data.records import (
+    RECORD_TYPES,
     STANCE_LABELS,
     Article,
     DataError,
     StancePair,
     columns_of,
+    label_column,
     to_rows,
 )
 from newsdesk.data.tables import csv_rows, read_table
@@ -142,7 +144,7 @@ def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: Clea
 def table(
     path: str | Path,
     columns: dict[str, str] | None = None,
-    task: str = "article",
+    record_type: str = "article",
     labels: list[str] | None = None,
     report: CleaningReport | None = None,
 ) -> datasets.Dataset:
@@ -153,20 +155,21 @@ def table(
         columns: standard column -> column in the file, e.g. {"text": "body", "topic": "section"}.
             Standard columns not mapped are looked up under their own names; `id` defaults to the
             row number.
-        task: "article" (id, title, text, topic, summary) or "stance" (id, target, text, label, group).
+        record_type: "article" (id, title, text, topic, summary) or "stance" (id, target, text,
+            label, group).
         labels: if given, the only labels accepted (anything else is an error naming the row).
         report: filled with what cleaning repaired or dropped.
     """
     report = report if report is not None else CleaningReport()
     path = Path(path)
-    wanted = columns_of(task)
+    wanted = columns_of(record_type)
     mapping = {c: (columns or {}).get(c, c) for c in wanted}
     unknown = sorted(set(columns or {}) - set(wanted))
     if unknown:
-        raise DataError(f"unknown standard column(s) {unknown} in the mapping; the {task} "
+        raise DataError(f"unknown standard column(s) {unknown} in the mapping; the {record_type} "
                         f"columns are {wanted}")
-    required = ["text"] + (["target"] if task == "stance" else [])
-    label_col = "topic" if task == "article" else "label"
+    required = ["text"] + (["target"] if record_type == "stance" else [])
+    label_col = label_column(record_type)
     records = []
     for where, row in read_table(path, report):
         missing = [mapping[c] for c in required if mapping[c] not in row]
@@ -196,17 +199,17 @@ def table(
             raise DataError(f"{where}: unknown label {label!r} in column {mapping[label_col]!r}; "
                             f"expected one of {labels}")
         values["id"] = values["id"] or where.rsplit(" ", 1)[-1]
-        records.append((Article if task == "article" else StancePair)(**values))
+        records.append(RECORD_TYPES[record_type](**values))
     if not records:
         raise DataError(f"{path}: no records")
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise DataError(f"{path}: id {dup!r} appears more than once; ids must be unique")
-    key = (lambda r: text_key(r.text)) if task == "article" else (
+    key = (lambda r: text_key(r.text)) if record_type == "article" else (
         lambda r: text_key(r.target, r.text))
     records = _drop_duplicates(records, key, report)
-    return _dataset(records, task)
+    return _dataset(records, record_type)
 
 
 def _drop_duplicates(records, key, report: CleaningReport):
@@ -223,8 +226,8 @@ def _drop_duplicates(records, key, report: CleaningReport):
     return kept
 
 
-def _dataset(records, task: str) -> datasets.Dataset:
-    features = datasets.Features({c: datasets.Value("string") for c in columns_of(task)})
+def _dataset(records, record_type: str) -> datasets.Dataset:
+    features = datasets.Features({c: datasets.Value("string") for c in columns_of(record_type)})
     ds = datasets.Dataset.from_list(to_rows(records), features=features)
-    ds.info.description = task
+    ds.info.description = record_type
     return ds

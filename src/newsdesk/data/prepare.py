@@ -1,7 +1,7 @@
 """`newsdesk data prepare`: build, clean, split and write a prepared folder that training reads.
 
 A prepared folder holds `train.jsonl`, `dev.jsonl` (and `test.jsonl` if asked) plus
-`manifest.json`: the task, the source, counts per split and label, source file checksums and what
+`manifest.json`: the record type, the source, counts per split and label, source file checksums and what
 cleaning repaired or dropped.
 """
 
@@ -31,7 +31,7 @@ def prepare(
     test: float = 0.0,
     seed: int = 13,
     columns: dict[str, str] | None = None,
-    task: str = "article",
+    record_type: str = "article",
     labels: list[str] | None = None,
 ) -> dict:
     """Build a corpus from `src`, split it and write the prepared folder `out`.
@@ -42,7 +42,7 @@ def prepare(
         out: the folder to write; created if needed.
         dev, test: held-out fractions (test 0 means no test split).
         seed: split seed.
-        columns, task, labels: passed to the `table` builder.
+        columns, record_type, labels: passed to the `table` builder.
 
     Returns:
         The manifest written to `out/manifest.json`.
@@ -55,12 +55,12 @@ def prepare(
     elif source == "fnc1":
         ds = builders.fnc1(src, report)
     elif source == "table":
-        ds = builders.table(src, columns=columns, task=task, labels=labels, report=report)
+        ds = builders.table(src, columns=columns, record_type=record_type, labels=labels, report=report)
     else:
         raise DataError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
-    task = ds.info.description
-    label_col = label_column(task)
-    group_col = "group" if task == "stance" else None
+    record_type = ds.info.description
+    label_col = label_column(record_type)
+    group_col = "group" if record_type == "stance" else None
     fractions = {"dev": dev, **({"test": test} if test else {})}
     splits = split_indices(ds[label_col], ds[group_col] if group_col else None, fractions, seed)
 
@@ -73,7 +73,7 @@ def prepare(
         counts[name] = {"total": len(part), "labels": dict(sorted(Counter(part[label_col]).items(),
                                                                    key=lambda kv: str(kv[0])))}
     manifest = {
-        "task": task,
+        "record_type": record_type,
         "source": source,
         "source_path": str(src.resolve()),
         "label_column": label_col,
@@ -108,7 +108,10 @@ def read_manifest(folder: str | Path) -> dict:
     if not path.is_file():
         raise DataError(f"{folder}: not a prepared data folder (no {MANIFEST}); run "
                         "`newsdesk data prepare bbc|fnc1|table SRC --out DIR` first")
-    return json.loads(path.read_text())
+    manifest = json.loads(path.read_text())
+    if "task" in manifest:  # written before the rename to record_type
+        manifest["record_type"] = manifest.pop("task")
+    return manifest
 
 
 def load_prepared(folder: str | Path, split: str = "train") -> datasets.Dataset:
@@ -117,9 +120,9 @@ def load_prepared(folder: str | Path, split: str = "train") -> datasets.Dataset:
     path = Path(folder) / f"{split}.jsonl"
     if split not in manifest["splits"] or not path.is_file():
         raise DataError(f"{folder}: no {split!r} split; it has {sorted(manifest['splits'])}")
-    features = datasets.Features({c: datasets.Value("string") for c in columns_of(manifest["task"])})
+    features = datasets.Features({c: datasets.Value("string") for c in columns_of(manifest["record_type"])})
     with open(path, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     ds = datasets.Dataset.from_list(rows, features=features)
-    ds.info.description = manifest["task"]
+    ds.info.description = manifest["record_type"]
     return ds

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from newsdesk.errors import DataError
+
+__all__ = ["STANCE_LABELS", "Article", "DataError", "RECORD_TYPES", "StancePair", "columns_of",
+           "label_column", "to_rows"]
+
 STANCE_LABELS = ("agree", "disagree", "discuss", "unrelated")
-
-
-class DataError(ValueError):
-    """Bad input data: the message names the file, line or column and the problem."""
 
 
 @dataclass
@@ -39,16 +40,16 @@ class StancePair:
 RECORD_TYPES = {"article": Article, "stance": StancePair}
 
 
-def columns_of(task: str) -> list[str]:
-    """The standard column names for a task ("article" or "stance")."""
-    if task not in RECORD_TYPES:
-        raise DataError(f"unknown task {task!r}; expected one of {sorted(RECORD_TYPES)}")
-    return [f.name for f in fields(RECORD_TYPES[task])]
+def columns_of(record_type: str) -> list[str]:
+    """The standard column names of a record type ("article" or "stance")."""
+    if record_type not in RECORD_TYPES:
+        raise DataError(f"unknown record type {record_type!r}; expected one of {sorted(RECORD_TYPES)}")
+    return [f.name for f in fields(RECORD_TYPES[record_type])]
 
 
-def label_column(task: str) -> str:
-    """The column that holds the label for a task: `topic` for articles, `label` for stance."""
-    return "topic" if task == "article" else "label"
+def label_column(record_type: str) -> str:
+    """The column holding a record type's label: `topic` for articles, `label` for stance pairs."""
+    return "topic" if record_type == "article" else "label"
 
 
 def to_rows(records: list[Article] | list[StancePair]) -> list[dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
+from newsdesk.errors import DataError
+
 
 def split_indices(
     labels: list[str | None],
@@ -31,11 +33,11 @@ def split_indices(
     left = 1.0
     for name, fraction in fractions.items():
         if not 0 < fraction < 1:
-            raise ValueError(f"split fraction for {name!r} must be in (0, 1), got {fraction}")
+            raise DataError(f"split fraction for {name!r} must be in (0, 1), got {fraction}")
         share = fraction / left  # fraction of what is left
         left -= fraction
         if left <= 0:
-            raise ValueError(f"split fractions {fractions} leave nothing for train")
+            raise DataError(f"split fractions {fractions} leave nothing for train")
         taken = _take(remaining, y, None if groups is None else np.array(groups), share, seed)
         result[name] = sorted(int(i) for i in taken)
         remaining = np.setdiff1d(remaining, taken)
