@@ -22,6 +22,7 @@ from sklearn.svm import LinearSVC
 
 from newsdesk.data.prepare import load_prepared
 from newsdesk.models.inputs import article_texts
+from newsdesk.models.tasks import get_task
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.config import ClassifierConfig, load_config
 from newsdesk.training.metrics import PARTS, classification_metrics, format_metrics
@@ -42,7 +43,8 @@ def tfidf_svm(data: str, task: str) -> dict:
     clf = LinearSVC(C=1.0).fit(vec.fit_transform(x_train), train[col])
     pred = clf.predict(vec.transform(x_dev))
     labels = sorted(set(train[col]))
-    return classification_metrics(list(dev[col]), list(pred), labels, stance=task == "stance")
+    return classification_metrics(list(dev[col]), list(pred), labels,
+                                  fnc="fnc_score" in get_task(task).metrics)
 
 
 def main() -> None:

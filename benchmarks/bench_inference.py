@@ -109,7 +109,8 @@ def run_case(case: dict, queue) -> None:
         parts = {"topic": models["topic"]} if kind.startswith("newsdesk-topic") else models
         analyzer = NewsAnalyzer.from_pretrained(**parts, device="cpu", precision=mode)
         if kind == "newsdesk-topic-truncated":  # the pipeline's inputs: head truncation, no chunks
-            analyzer.topic.settings.update(eval_chunks=False, truncation="head")
+            settings = analyzer.topic.settings
+            settings.eval_chunks, settings.truncation = False, "head"
             analyzer.topic.lexical = None  # and the transformer alone, as the pipeline reads it
         targets = [CLAIM] if kind == "newsdesk-full" else None
         analyzer.analyze(arts[:2], targets=targets)  # warm-up

@@ -18,7 +18,7 @@ import torch
 
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.inference.encoding import encode_articles
+from newsdesk.models.encoding import encode_articles
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.training.metrics import classification_metrics
@@ -57,7 +57,7 @@ def main() -> None:
     print("| model folder | transformer alone | blend | transformer s | lexical s | overhead |")
     print("|---|---|---|---|---|---|")
     for folder in args.models:
-        predictor = ClassifierPredictor.from_pretrained(folder, device="cpu")
+        predictor = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32")
         predictor.lexical = None  # the transformer part alone, whatever the folder holds
         if predictor.labels != labels:
             raise SystemExit(f"{folder}: labels {predictor.labels} differ from the data's {labels}")

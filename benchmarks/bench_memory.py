@@ -43,10 +43,9 @@ def make_model(folder: Path, tokenizer_from: str) -> None:
                         label2id={lab: i for i, lab in enumerate(labels)})
     BertForSequenceClassification(config).save_pretrained(folder)
     tok.save_pretrained(folder)
-    (folder / "newsdesk.json").write_text(json.dumps({
-        "kind": "classifier", "task": "topic", "labels": labels, "max_length": 256,
-        "truncation": "head+tail", "eval_chunks": True, "chunk_stride": 64, "max_chunks": 8,
-        "evidence": "overlap"}))
+    from newsdesk.models.folder import ClassifierSettings, write_settings
+
+    write_settings(folder, ClassifierSettings(task="topic", labels=labels, max_length=256))
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ import time
 import torch
 
 from newsdesk.training.config import SummaryConfig, load_config
-from newsdesk.training.summary import format_rouge, train_summariser
+from newsdesk.training.evaluation import format_rouge
+from newsdesk.training.summary import train_summariser
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from newsdesk.models.folder import ClassifierSettings, ExtractiveSettings, write_settings
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 TOPIC_WORDS = {
@@ -29,6 +31,13 @@ def make_sentence(rng: random.Random, words: list[str], n: int = 8) -> str:
 
 def make_article(rng: random.Random, topic: str, sentences: int = 5) -> str:
     return " ".join(make_sentence(rng, TOPIC_WORDS[topic]) for _ in range(sentences))
+
+
+@pytest.fixture(autouse=True)
+def calibration_cache(tmp_path, monkeypatch) -> Path:
+    """Each test calibrates into its own cache, never the user's ~/.cache/newsdesk."""
+    monkeypatch.setenv("NEWSDESK_CACHE", str(tmp_path / "newsdesk-cache"))
+    return tmp_path / "newsdesk-cache"
 
 
 @pytest.fixture
@@ -144,8 +153,6 @@ def tiny_bert_dir(tmp_path: Path) -> Path:
 def make_classifier_folder(folder: Path, task: str, labels: list[str], max_length: int = 40,
                            seed: int = 0) -> Path:
     """A newsdesk classifier folder holding a tiny random BERT (no training needed)."""
-    import json
-
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -157,17 +164,13 @@ def make_classifier_folder(folder: Path, task: str, labels: list[str], max_lengt
                         label2id={lab: i for i, lab in enumerate(labels)})
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    settings = {"kind": "classifier", "task": task, "labels": labels, "max_length": max_length,
-                "truncation": "head+tail", "eval_chunks": True, "chunk_stride": 8,
-                "max_chunks": 0, "evidence": "overlap"}
-    (folder / "newsdesk.json").write_text(json.dumps(settings))
+    write_settings(folder, ClassifierSettings(task=task, labels=labels, max_length=max_length,
+                                              chunk_stride=8, max_chunks=0))
     return folder
 
 
 def make_summary_folder(folder: Path, max_length: int = 40, seed: int = 0) -> Path:
     """A newsdesk extractive summariser folder with a tiny random encoder."""
-    import json
-
     import torch
     from transformers import BertConfig, BertModel
 
@@ -179,9 +182,7 @@ def make_summary_folder(folder: Path, max_length: int = 40, seed: int = 0) -> Pa
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
     SentenceScorer(BertModel(config)).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    settings = {"kind": "extractive", "max_length": max_length, "budget": "ratio", "ratio": 0.4,
-                "trigram_blocking": True, "labels": "match"}
-    (folder / "newsdesk.json").write_text(json.dumps(settings))
+    write_settings(folder, ExtractiveSettings(max_length=max_length, ratio=0.4))
     return folder
 
 

@@ -11,16 +11,19 @@ import torch
 
 from newsdesk.cli import main
 from newsdesk.data import DataError, prepare
+from newsdesk.errors import NewsdeskError
 from newsdesk.evaluate import evaluate
 from newsdesk.inference import ClassifierPredictor
-from newsdesk.inference.encoding import encode_articles
 from newsdesk.models.chunking import chunk, select_evidence, truncate
+from newsdesk.models.encoding import encode_articles
+from newsdesk.models.folder import read_settings
 from newsdesk.models.inputs import Template
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import check_model_folder
-from newsdesk.training.classifier import encode, load_splits, train_classifier
+from newsdesk.training.classifier import encode, train_classifier
 from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config
 from newsdesk.training.metrics import classification_metrics, fnc_score
+from newsdesk.training.splits import load_classifier_splits
 
 from conftest import make_article, tiny_tokenizer
 
@@ -59,10 +62,10 @@ def test_topic_training_writes_folder_and_reloads(tmp_path, topic_data, tiny_ber
 
     long_text = make_article(__import__("random").Random(5), "tech", 30)  # many chunks
     texts = [long_text, "profit shares market.", "goal match team."]
-    one = ClassifierPredictor.from_pretrained(out, device="cpu")
+    one = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
     batched = one.predict(texts)
     singles = [one.predict(t) for t in texts]
-    again = ClassifierPredictor.from_pretrained(out, device="cpu").predict(texts)
+    again = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32").predict(texts)
     for a, b, c in zip(batched, singles, again):
         assert a["label"] == b["label"] == c["label"]
         for lab in a["scores"]:
@@ -74,8 +77,8 @@ def test_chunk_training_reads_what_inference_reads(tmp_path, topic_data, tiny_be
     out = tmp_path / "topic-chunks"
     config = tiny_config(topic_data, out, tiny_bert_dir, "topic", truncation="chunks")
     train_classifier(config)
-    train, _, labels = load_splits(config)
-    predictor = ClassifierPredictor.from_pretrained(out, device="cpu")
+    train, _, labels = load_classifier_splits(config.data, config.task)
+    predictor = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
     examples = encode(train, predictor.tokenizer, predictor.template, config,
                       {lab: i for i, lab in enumerate(labels)})
     articles = encode_articles(predictor.tokenizer, train["text"], train["title"])
@@ -110,13 +113,14 @@ def test_lexical_blend_is_saved_reloaded_and_averaged(tmp_path, topic_data, tiny
 
     texts = ["profit shares market bank", "goal match team win", "software phone chip"]
     titles = ["Markets", None, "Gadgets"]
-    predictor = ClassifierPredictor.from_pretrained(out, device="cpu")
+    predictor = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
     parts = predictor.topic_probs(encode_articles(predictor.tokenizer, texts, titles), texts,
                                   titles)
     assert torch.allclose(parts["blend"], 0.7 * parts["model"] + 0.3 * parts["words"])
     assert not torch.allclose(parts["model"], parts["words"], atol=1e-3)
     predicted = predictor.predict(texts, titles=titles)
-    again = ClassifierPredictor.from_pretrained(out, device="cpu").predict(texts, titles=titles)
+    again = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32").predict(
+        texts, titles=titles)
     analyzed = NewsAnalyzer(topic=predictor).analyze(
         [{"text": x, "title": t} for x, t in zip(texts, titles)])
     for p, q, r, blend in zip(predicted, again, analyzed, parts["blend"]):
@@ -163,25 +167,50 @@ def test_stance_training_and_evaluate_cli(tmp_path, stance_data, tiny_bert_dir, 
                                            downsample={"unrelated": 0.5}))
     assert {p.name for p in out.iterdir()} == EXPECTED_FILES
     assert "fnc_score" in metrics and 0 <= metrics["fnc_score"] <= 100
-    settings = json.loads((out / "newsdesk.json").read_text())
-    assert settings["class_weights"] == "balanced" and settings["downsample"] == {"unrelated": 0.5}
+    settings = read_settings(out)
+    assert settings.task == "stance" and settings.labels == ["agree", "disagree", "discuss",
+                                                             "unrelated"]
+    assert settings.training["class_weights"] == "balanced"
+    assert settings.training["downsample"] == {"unrelated": 0.5}
     assert main(["evaluate", str(out), str(stance_data), "--out", str(tmp_path / "ev")]) == 0
     again = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert again["fnc_score"] == pytest.approx(metrics["fnc_score"])
     assert (tmp_path / "ev" / "confusion_matrix.png").is_file()
 
 
-def test_resume_continues_from_checkpoint(tmp_path, topic_data, tiny_bert_dir, seed, caplog):
+def test_resume_continues_from_checkpoint(tmp_path, topic_data, tiny_bert_dir, seed, monkeypatch,
+                                         caplog):
     out = tmp_path / "topic"
-    config = tiny_config(topic_data, out, tiny_bert_dir, "topic", epochs=2)
-    with caplog.at_level("WARNING"):
-        train_classifier(config, resume=True)
+    with caplog.at_level("WARNING"):  # nothing to resume yet: a fresh run, and a warning
+        train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic"), resume=True)
     assert "no checkpoint" in caplog.text
     assert not (out / "checkpoints").exists()  # removed after a finished run
 
+    import newsdesk.training.classifier as recipe
+
+    first_log = []
+
+    def crash(out, settings, save, evaluate, log_history, *args, **kwargs):
+        first_log.extend(log_history)
+        raise KeyboardInterrupt  # killed after the epoch's checkpoint, before the folder
+
+    with monkeypatch.context() as m:
+        m.setattr(recipe, "finish_run", crash)
+        with pytest.raises(KeyboardInterrupt):
+            train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic", logging_steps=1))
+    assert list((out / "checkpoints").glob("checkpoint-*"))
+    metrics = train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic", epochs=2,
+                                           seed=99, logging_steps=1), resume=True)
+    resumed_log = json.loads((out / "train_log.json").read_text())
+    # the first epoch's losses come from the checkpoint, not from a new run with another seed
+    first_losses = [e["loss"] for e in first_log if "loss" in e]
+    assert first_losses and [e["loss"] for e in resumed_log if "loss" in e][: len(first_losses)] \
+        == first_losses
+    assert metrics["epochs_run"] == 2
+
 
 def test_evaluate_errors(tmp_path, topic_data, stance_data, tiny_bert_dir, seed):
-    with pytest.raises(DataError, match="not a newsdesk model folder"):
+    with pytest.raises(NewsdeskError, match="not a newsdesk model folder"):
         evaluate(tiny_bert_dir, topic_data)
     with pytest.raises(DataError, match="model folder not found"):
         evaluate(tmp_path / "nope", topic_data)
@@ -220,7 +249,7 @@ def test_fnc_score_hand_computed():
     assert fnc_score(gold, ["discuss", "unrelated", "unrelated", "disagree"]) == pytest.approx(
         100 * 1.5 / 3.25)
     assert fnc_score(["unrelated"], ["agree"]) == 0.0
-    m = classification_metrics(gold, gold, ["agree", "disagree", "discuss", "unrelated"], stance=True)
+    m = classification_metrics(gold, gold, ["agree", "disagree", "discuss", "unrelated"], fnc=True)
     assert m["macro_f1"] == 1.0 and m["confusion_matrix"][0] == [1, 0, 0, 0]
 
 
@@ -288,3 +317,15 @@ def test_config_unknown_field(tmp_path):
     path.write_text("task: topic\nbogus: 1\n")
     with pytest.raises(DataError, match=r"unknown config field\(s\) \['bogus'\]"):
         load_config(ClassifierConfig, path)
+
+
+def test_bf16_training_runs_on_cpu(tmp_path, topic_data, tiny_bert_dir, seed):
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU path")
+    out = tmp_path / "bf16"
+    metrics = train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic",
+                                           precision="bf16", logging_steps=1))
+    log = json.loads((out / "train_log.json").read_text())
+    assert all(np.isfinite(e["loss"]) for e in log if "loss" in e)
+    assert read_settings(out).training["precision"] == "bf16"
+    assert 0 <= metrics["macro_f1"] <= 1

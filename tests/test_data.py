@@ -178,7 +178,7 @@ def test_prepare_writes_splits_and_manifest(tmp_path: Path, fnc_dir: Path):
     assert main(["data", "prepare", "fnc1", str(fnc_dir), "--out", str(out), "--dev", "0.25",
                  "--test", "0.2"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["task"] == "stance"
+    assert manifest["record_type"] == "stance"
     assert manifest["cleaning"]["duplicates_dropped"] == 1
     assert set(manifest["checksums"]) == {"train_bodies.csv", "train_stances.csv"}
     total = sum(s["total"] for s in manifest["splits"].values())

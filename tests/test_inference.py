@@ -15,10 +15,9 @@ import torch
 
 from newsdesk.cli import main
 from newsdesk.data.records import Article, DataError
-from newsdesk.inference import ClassifierPredictor, NewsAnalyzer
+from newsdesk.inference import ClassifierPredictor, InferenceOptions, NewsAnalyzer, load_predictor
 from newsdesk.inference.batching import token_budget_batches
 from newsdesk.inference.job import run_job
-from newsdesk.inference.precision import CPU_DEFAULT
 
 from conftest import make_article
 
@@ -93,7 +92,7 @@ def test_inputs_accept_strings_dicts_and_records(tiny_models):
 def test_long_article_chunks_are_averaged(tiny_models):
     predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu")
     long_text = make_article(random.Random(9), "tech", 40)
-    encoded = __import__("newsdesk.inference.encoding", fromlist=["x"]).encode_articles(
+    encoded = __import__("newsdesk.models.encoding", fromlist=["x"]).encode_articles(
         predictor.tokenizer, [long_text])
     feats, owners = predictor.topic_features(encoded)
     assert len(feats) > 3 and set(owners) == {0}
@@ -120,10 +119,18 @@ def test_every_cpu_precision_mode_runs(tiny_models, precision):
     assert all(r["summary"] for r in out)
 
 
-def test_auto_precision_is_the_measured_cpu_default_per_task(tiny_models):
-    analyzer = NewsAnalyzer.from_pretrained(**tiny_models, device="cpu", precision="auto")
-    assert {n: p.precision for n, p in analyzer.models.items()} == CPU_DEFAULT
-    assert CPU_DEFAULT["stance"] == CPU_DEFAULT["summary"] == "fp32"  # int8 changed their outputs
+def test_auto_precision_runs_the_mode_it_names(tiny_models):
+    """Each predictor reports the concrete mode "auto" chose, and its outputs are that mode's."""
+    auto = NewsAnalyzer.from_pretrained(**tiny_models, device="cpu")
+    texts = [a["text"] for a in articles(4)]
+    for name, predictor in auto.models.items():
+        assert predictor.precision in ("fp32", "bf16", "int8")
+        explicit = load_predictor(tiny_models[name], InferenceOptions(
+            device="cpu", precision=predictor.precision, max_tokens=predictor.max_tokens))
+        if name == "summary":
+            assert predictor.summarize(texts) == explicit.summarize(texts)
+        elif name == "topic":
+            assert predictor.predict(texts) == explicit.predict(texts)
 
 
 def test_precision_errors(tiny_models):

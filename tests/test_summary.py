@@ -9,9 +9,11 @@ import pytest
 
 from newsdesk.data import prepare
 from newsdesk.data.sentences import split_sentences
-from newsdesk.inference.summarize import SummaryPredictor, select_sentences
+from newsdesk.inference.summarize import SummaryPredictor
 from newsdesk.models.extractive import pack_windows
+from newsdesk.models.folder import AbstractiveSettings, ExtractiveSettings, read_settings
 from newsdesk.models.inputs import Template, encode_texts
+from newsdesk.models.selection import select_sentences
 from newsdesk.training.config import SummaryConfig
 from newsdesk.training.oracle import greedy_oracle, match_labels, oracle_labels
 from newsdesk.training.rouge import lead_ratio, rouge
@@ -54,13 +56,16 @@ def test_selection_respects_budget_order_and_blocking():
     sentences = ["one two three four.", "five six seven eight.", "one two three nine.",
                  "ten eleven twelve thirteen."]
     scores = [0.9, 0.1, 0.8, 0.5]
-    by_count = {"budget": "sentences", "sentences": 2, "trigram_blocking": True}
+
+    def rule(**values):
+        return ExtractiveSettings(max_length=40, **values)
+
+    by_count = rule(budget="sentences", sentences=2)
     assert select_sentences(sentences, scores, by_count) == [0, 3]  # 2 repeats "one two three"
-    by_count["trigram_blocking"] = False
+    by_count.trigram_blocking = False
     assert select_sentences(sentences, scores, by_count) == [0, 2]
-    by_words = {"budget": "words", "words": 5, "trigram_blocking": True}
-    assert select_sentences(sentences, scores, by_words) == [0, 3]
-    by_ratio = {"budget": "ratio", "ratio": 0.2, "trigram_blocking": True}
+    assert select_sentences(sentences, scores, rule(budget="words", words=5)) == [0, 3]
+    by_ratio = rule(budget="ratio", ratio=0.2)
     assert select_sentences(sentences, scores, by_ratio) == [0]
     assert select_sentences([], [], by_ratio) == []
 
@@ -124,10 +129,17 @@ def test_tiny_bart_trains_saves_reloads_and_generates(tmp_path, summary_data, se
     config = SummaryConfig(kind="abstractive", data=str(summary_data), output_dir=str(out),
                            model=str(base), max_length=64, max_target_length=24, epochs=1,
                            batch_size=4, num_beams=2, min_new_tokens=2, max_new_tokens=8,
-                           learning_rate=1e-3)
+                           learning_rate=1e-3, logging_steps=1)
     metrics = train_summariser(config)
-    assert "rouge2" in metrics["model"]
-    assert json.loads((out / "newsdesk.json").read_text())["num_beams"] == 2
+    assert "rouge2" in metrics["model"] and metrics["train_seconds"] > 0
+    settings = read_settings(out)
+    assert isinstance(settings, AbstractiveSettings) and settings.num_beams == 2
+    # the same ending as the other recipes: log, metrics and card, no checkpoints left
+    assert {"train_log.json", "metrics.json", "README.md", "newsdesk.json"} <= \
+        {p.name for p in out.iterdir()}
+    assert not (out / "checkpoints").exists() and not (out / "training_args.bin").exists()
+    assert any("loss" in entry for entry in json.loads((out / "train_log.json").read_text()))
+    assert json.loads((out / "metrics.json").read_text())["model"] == metrics["model"]
     texts = ["profit market bank said growth.", "goal match team win."]
     a = SummaryPredictor.from_pretrained(out, device="cpu").summarize(texts)
     b = SummaryPredictor.from_pretrained(out, device="cpu").summarize(texts)

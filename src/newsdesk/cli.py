@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
-from newsdesk.data.records import DataError
+from newsdesk.errors import DataError, NewsdeskError
+from newsdesk.version import __version__
 
 
 def _parse_mapping(text: str | None) -> dict[str, str] | None:
@@ -23,7 +25,7 @@ def cmd_prepare(args) -> int:
 
     manifest = prepare(
         args.source, args.src, args.out, dev=args.dev, test=args.test, seed=args.seed,
-        columns=_parse_mapping(args.columns), task=args.task,
+        columns=_parse_mapping(args.columns), record_type=args.record_type,
         labels=args.labels.split(",") if args.labels else None,
     )
     for name, c in manifest["splits"].items():
@@ -38,6 +40,9 @@ def cmd_prepare(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdesk", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="prepare corpora").add_subparsers(dest="data_command",
@@ -49,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", type=float, default=0.15, help="dev fraction (default 0.15)")
     p.add_argument("--test", type=float, default=0.0, help="test fraction (default: no test split)")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--task", choices=["article", "stance"], default="article",
-                   help="table only: record type")
+    p.add_argument("--record-type", "--task", dest="record_type", choices=["article", "stance"],
+                   default="article", help="table only: the records the file holds (--task is "
+                   "the former name)")
     p.add_argument("--columns", help="table only: standard=yours pairs, e.g. text=body,topic=section")
     p.add_argument("--labels", help="table only: comma-separated list of accepted labels")
     p.set_defaults(func=cmd_prepare)
@@ -62,9 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command; a user mistake prints one line and returns 2 (`--debug`: a traceback)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
     try:
         return args.func(args)
-    except (DataError, FileNotFoundError, OSError) as e:
-        print(f"newsdesk: error: {e}", file=sys.stderr)
+    except (NewsdeskError, OSError) as e:
+        if debug:
+            raise
+        logging.getLogger("newsdesk").debug("error", exc_info=True)
+        message = " ".join(str(e).split())  # one line, whatever the message holds
+        print(f"newsdesk: error: {message}", file=sys.stderr)
         return 2

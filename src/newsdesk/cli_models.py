@@ -8,7 +8,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from newsdesk.data.records import DataError
+from newsdesk.errors import DataError
+from newsdesk.inference.options import PRECISIONS, InferenceOptions
+from newsdesk.models.tasks import TASKS
 from newsdesk.training.config import (
     ClassifierConfig,
     SummaryConfig,
@@ -16,8 +18,10 @@ from newsdesk.training.config import (
     load_config,
 )
 from newsdesk.training.distributed import is_main, quiet_replicas
+from newsdesk.training.precision import precision_flags
 
-TASK_CONFIGS = {"topic": ClassifierConfig, "stance": ClassifierConfig, "summary": SummaryConfig}
+TASK_CONFIGS = {name: SummaryConfig if task.output == "text" else ClassifierConfig
+                for name, task in TASKS.items()}
 
 
 def cmd_train(args) -> int:
@@ -26,11 +30,12 @@ def cmd_train(args) -> int:
     task = args.train_task
     cls = TASK_CONFIGS[task]
     overrides = {f: getattr(args, f) for f in cls.__dataclass_fields__ if f != "task"}
-    if task in ("topic", "stance"):
+    if "task" in cls.__dataclass_fields__:
         overrides["task"] = task
     config = load_config(cls, args.config, overrides)
+    precision_flags(config.precision)  # a precision this machine cannot train in fails now
     command = "newsdesk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if task in ("topic", "stance"):
+    if cls is ClassifierConfig:
         from newsdesk.training.classifier import train_classifier
 
         metrics = train_classifier(config, resume=args.resume, command=command)
@@ -60,6 +65,8 @@ def cmd_analyze(args) -> int:
     from newsdesk.inference.analyzer import NewsAnalyzer
     from newsdesk.inference.job import run_job
 
+    # checked before any model loads, so a wrong option fails at once
+    options = InferenceOptions(args.device, args.precision, args.max_tokens).resolved()
     folders = {name: getattr(args, name) for name in ("topic", "stance", "summary")}
     if args.models:
         for name in folders:
@@ -74,16 +81,14 @@ def cmd_analyze(args) -> int:
         from newsdesk.inference.ray import analyze_with_ray
 
         result = analyze_with_ray(args.input, args.out, **folders, targets=targets,
-                                  device=args.device, precision=args.precision,
-                                  max_tokens=args.max_tokens, batch_size=args.window,
+                                  options=options, batch_size=args.window,
                                   actors=args.actors, cpus_per_actor=args.cpus_per_actor,
                                   gpus_per_actor=args.gpus_per_actor)
         print(f"{result['records']} records, {result['errors']} errors"
               f"{' -> ' + result['errors_folder'] if result['errors'] else ''}; "
               f"wrote {result['output']}")
         return 0
-    analyzer = NewsAnalyzer.from_pretrained(**folders, device=args.device,
-                                            precision=args.precision, max_tokens=args.max_tokens)
+    analyzer = NewsAnalyzer.from_pretrained(**folders, options=options)
     result = run_job(analyzer, args.input, args.out, targets=targets, window=args.window,
                      overwrite=args.overwrite)
     rate = (result["records"] - result["resumed_from"]) / max(result["seconds"], 1e-9)
@@ -128,7 +133,9 @@ def add_commands(sub) -> None:
     p.add_argument("--models", help="a folder holding topic/, stance/ and summary/ model folders")
     p.add_argument("--targets", nargs="+", help="claims or headlines for the stance model")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1 ...")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto (the fastest mode that agrees with fp32 here), fp32, bf16, fp16 "
+                   "(GPU) or int8 (CPU)")
     p.add_argument("--max-tokens", type=int, help="padded tokens per batch (default: 4096 on CPU, "
                    "16384 on CUDA)")
     p.add_argument("--window", type=int, default=256, help="records analysed together")

@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 
 from newsdesk.data.prepare import load_prepared, prepare
-from newsdesk.data.records import DataError
+from newsdesk.errors import DataError
+from newsdesk.inference import NewsAnalyzer
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.config import ClassifierConfig, SummaryConfig
-from newsdesk.training.summary import format_rouge, train_summariser
+from newsdesk.training.evaluation import format_rouge
+from newsdesk.training.summary import train_summariser
 
 DEFAULT_CLAIM = "The government will raise taxes"
 
@@ -87,8 +89,6 @@ def quickstart(data: str | Path | None = None, out: str | Path = "runs/quickstar
         **scaled(QUICK_SUMMARY)), command="newsdesk quickstart")
 
     step(f"analysing {show} dev articles")
-    from newsdesk.inference import NewsAnalyzer
-
     analyzer = NewsAnalyzer.from_pretrained(topic=models / "topic", stance=models / "stance",
                                             summary=models / "summary")
     dev = load_prepared(prepared / "bbc", "dev").select(range(show))

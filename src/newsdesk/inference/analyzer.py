@@ -1,7 +1,8 @@
 """`NewsAnalyzer`: topic, stance towards claims, and summary for many articles in one pass.
 
 Each article is tokenised once per distinct tokenizer; models that share a tokenizer share the
-encoding (the usual case: all three fine-tuned from the same encoder).
+encoding (the usual case: all three fine-tuned from the same encoder). The analyzer only calls
+the predictor interface (`encode`, `predict_encoded`), whatever the task or folder kind.
 """
 
 from __future__ import annotations
@@ -9,11 +10,34 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
-from newsdesk.data.records import DataError
+from newsdesk.errors import DataError, NewsdeskError
 from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.inference.encoding import Encoded, encode_articles, tokenizer_key
+from newsdesk.inference.options import InferenceOptions
+from newsdesk.inference.predictor import Predictor
 from newsdesk.inference.summarize import SummaryPredictor
-from newsdesk.models.inputs import encode_texts
+from newsdesk.models.encoding import Encoded
+from newsdesk.models.folder import read_settings
+from newsdesk.models.tasks import TASKS
+
+PREDICTORS: dict[str, type[Predictor]] = {
+    kind: cls for cls in (ClassifierPredictor, SummaryPredictor) for kind in cls.kinds}
+
+
+def load_predictor(folder: str | Path, options: InferenceOptions | None = None,
+                   task: str | None = None) -> Predictor:
+    """The predictor for any newsdesk model folder.
+
+    Args:
+        folder: a folder written by `newsdesk train`.
+        options: how to run it.
+        task: if given, the task the folder must hold (a clear error otherwise).
+    """
+    options = InferenceOptions.of(options).resolved()
+    settings = read_settings(folder)
+    if task is not None and settings.task != task:
+        raise NewsdeskError(f"{folder}: a {settings.task} model folder was given as the {task} "
+                            "model")
+    return PREDICTORS[settings.kind].from_pretrained(folder, options)
 
 
 def as_article(item, where: str = "") -> dict:
@@ -37,38 +61,37 @@ def as_article(item, where: str = "") -> dict:
 class NewsAnalyzer:
     """Run any subset of the topic, stance and summary models over articles."""
 
-    def __init__(self, topic: ClassifierPredictor | None = None,
-                 stance: ClassifierPredictor | None = None,
-                 summary: SummaryPredictor | None = None):
-        if not (topic or stance or summary):
-            raise ValueError("NewsAnalyzer needs at least one of topic, stance, summary")
+    def __init__(self, topic: Predictor | None = None, stance: Predictor | None = None,
+                 summary: Predictor | None = None):
+        given = {"topic": topic, "stance": stance, "summary": summary}
+        self.models: dict[str, Predictor] = {n: p for n, p in given.items() if p is not None}
+        if not self.models:
+            raise NewsdeskError("NewsAnalyzer needs at least one of topic, stance, summary")
+        for name, predictor in self.models.items():
+            if predictor.task.name != name:
+                raise NewsdeskError(f"a {predictor.task.name} model was given as the {name} model")
         self.topic, self.stance, self.summary = topic, stance, summary
-        self.keys = {name: tokenizer_key(p.tokenizer) for name, p in self.models.items()}
 
     @property
-    def models(self) -> dict:
-        return {n: p for n, p in (("topic", self.topic), ("stance", self.stance),
-                                  ("summary", self.summary)) if p is not None}
+    def keys(self) -> dict[str, str | None]:
+        """The encoding key of each model (equal keys share one tokenisation)."""
+        return {name: p.encoding_key for name, p in self.models.items()}
 
     @classmethod
     def from_pretrained(cls, topic: str | Path | None = None, stance: str | Path | None = None,
-                        summary: str | Path | None = None, device: str = "auto",
-                        precision: str = "auto", max_tokens: int | None = None) -> NewsAnalyzer:
+                        summary: str | Path | None = None, options: InferenceOptions | None = None,
+                        **changes) -> NewsAnalyzer:
         """Load model folders written by `newsdesk train` (any subset).
 
         Args:
             topic, stance, summary: model folders.
-            device: "auto" (cuda, then mps, then cpu) or a torch device.
-            precision: "auto" (the measured fastest mode that agrees with fp32), "fp32", "bf16",
-                "fp16" (GPU) or "int8" (CPU).
-            max_tokens: padded tokens per batch (default by device, see `inference.predictor`).
+            options: how to run them (default `InferenceOptions()`).
+            **changes: `InferenceOptions` fields to change (device, precision, max_tokens).
         """
-        kw = {"device": device, "precision": precision, "max_tokens": max_tokens}
-        return cls(
-            topic=ClassifierPredictor.from_pretrained(topic, **kw) if topic else None,
-            stance=ClassifierPredictor.from_pretrained(stance, **kw) if stance else None,
-            summary=SummaryPredictor.from_pretrained(summary, **kw) if summary else None,
-        )
+        options = InferenceOptions.of(options, **changes).resolved()
+        folders = {"topic": topic, "stance": stance, "summary": summary}
+        return cls(**{name: load_predictor(folder, options, task=name) if folder else None
+                      for name, folder in folders.items()})
 
     def analyze(self, articles, targets: str | list[str] | None = None) -> dict | list[dict]:
         """Analyse one article or many.
@@ -90,52 +113,28 @@ class NewsAnalyzer:
     def prepare(self, items: list[dict]) -> Prepared:
         """Tokenise normalised articles once per distinct tokenizer (the CPU-side half of the
         work, which a batch job runs for the next window while the models run this one)."""
-        texts = [a["text"] for a in items]
-        titles = [a["title"] for a in items]
-        encodings: dict[str, list] = {}
-        for name, predictor in self.models.items():
-            key = self.keys[name]
-            if key not in encodings and not (name == "summary" and
-                                             predictor.settings["kind"] != "extractive"):
-                separable = getattr(predictor, "separable", True)
-                encodings[key] = encode_articles(predictor.tokenizer, texts, titles, separable)
+        encodings: dict[str, list[Encoded]] = {}
+        for predictor in self.models.values():
+            key = predictor.encoding_key
+            if key is not None and key not in encodings:
+                encodings[key] = predictor.encode(items)
         return Prepared(items, encodings)
 
     def run(self, prepared: Prepared, targets: str | list[str] | None = None) -> list[dict]:
         """Run the loaded models over prepared articles; results in input order."""
-        items = prepared.items
-        if isinstance(targets, str):
-            targets = [targets]
+        targets = [targets] if isinstance(targets, str) else list(targets or [])
         if targets and self.stance is None:
-            raise ValueError("targets given, but no stance model is loaded")
-        results = [{"id": a["id"]} for a in items]
+            raise NewsdeskError("targets given, but no stance model is loaded")
+        items = prepared.items
         if not items:
             return []
-        n = len(items)
-        if self.topic is not None:
-            probs = self.topic.topic_probs(prepared.encodings[self.keys["topic"]],
-                                           [a["text"] for a in items], [a["title"] for a in items])
-            for r, p in zip(results, self.topic.decode(probs["blend"])):
-                r["topic"] = p
-        if self.stance is not None and targets:
-            enc = prepared.encodings[self.keys["stance"]]
-            target_ids = dict(zip(targets, encode_texts(self.stance.tokenizer, list(targets))))
-            pairs = [(i, t) for t in targets for i in range(n)]
-            feats, _ = self.stance.stance_features([enc[i] for i, _ in pairs],
-                                                   [t for _, t in pairs], target_ids)
-            probs = self.stance.run(feats, list(range(len(pairs))), len(pairs))
-            for r in results:
-                r["stance"] = {}
-            for (i, t), p in zip(pairs, self.stance.decode(probs)):
-                results[i]["stance"][t] = p
-        if self.summary is not None:
-            if self.summary.settings["kind"] == "extractive":
-                enc = prepared.encodings[self.keys["summary"]]
-                for r, (sents, chosen) in zip(results, self.summary.extract_encoded(enc)):
-                    r["summary"] = " ".join(sents[i] for i in chosen)
-            else:
-                for r, s in zip(results, self.summary.generate([a["text"] for a in items])):
-                    r["summary"] = s
+        results = [{"id": a["id"]} for a in items]
+        for name, predictor in self.models.items():
+            if TASKS[name].pair and not targets:
+                continue  # a stance model with nothing to take a stance towards
+            encoded = prepared.encodings.get(predictor.encoding_key)
+            for r, out in zip(results, predictor.predict_encoded(items, encoded, targets)):
+                r[name] = out
         return results
 
 
@@ -144,4 +143,4 @@ class Prepared:
     """Normalised articles and their encodings, keyed by tokenizer."""
 
     items: list[dict]
-    encodings: dict[str, list[Encoded]]
+    encodings: dict[str | None, list[Encoded]]

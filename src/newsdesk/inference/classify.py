@@ -7,61 +7,55 @@ read the evidence sentences the model was trained on.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from newsdesk.errors import NewsdeskError
 from newsdesk.inference.batching import collate
-from newsdesk.inference.device import pick_device
-from newsdesk.inference.encoding import Encoded, encode_articles, is_separable
+from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.precision import autocast
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
+from newsdesk.models.encoding import Encoded
+from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
 from newsdesk.models.lexical import LexicalModel
-from newsdesk.models.loading import check_model_folder, load_kwargs
+from newsdesk.models.loading import load_kwargs
 
 
 class ClassifierPredictor(Predictor):
     """Predict topics (one text) or stances (target, text) with a fine-tuned classifier."""
 
-    def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
-                 precision: str = "fp32", max_tokens: int | None = None):
-        super().__init__(model, tokenizer, settings, device, precision, max_tokens)
+    kinds = ("classifier",)
+    settings: ClassifierSettings
+
+    def __init__(self, model, tokenizer, settings: ClassifierSettings,
+                 options: InferenceOptions | None = None, lexical: LexicalModel | None = None):
+        super().__init__(model, tokenizer, settings, options)
         self.template = Template.of(tokenizer)
-        self.separable = is_separable(tokenizer)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self.lexical: LexicalModel | None = None
+        self.lexical = lexical
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str = "auto", precision: str = "fp32",
-                        **kwargs) -> ClassifierPredictor:
+    def from_pretrained(cls, folder: str | Path, options: InferenceOptions | None = None,
+                        **changes) -> ClassifierPredictor:
         """Load a folder written by `newsdesk train topic|stance`.
 
         Args:
             folder: the model folder.
-            device: "auto" (cuda, then mps, then cpu) or a torch device string.
-            precision: "fp32", "bf16", "fp16", "int8" or "auto" (see `inference.precision`).
-            max_tokens: padded tokens per batch (default by device, see `inference.predictor`).
+            options: how to run it (default `InferenceOptions()`).
+            **changes: `InferenceOptions` fields to change (device, precision, max_tokens).
         """
-        check_model_folder(Path(folder), need_newsdesk=True)
-        settings = json.loads((Path(folder) / "newsdesk.json").read_text())
+        options = InferenceOptions.of(options, **changes).resolved()  # before the weights load
+        settings = cls.read_folder(folder)
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        device = pick_device(device)
-        predictor = cls(model.to(device), tokenizer, settings, device, precision, **kwargs)
-        if settings.get("lexical", "none") != "none":
-            predictor.lexical = LexicalModel.load(folder, predictor.labels)
-        return predictor
-
-    @property
-    def task(self) -> str:
-        return self.settings["task"]
+        lexical = LexicalModel.load(folder, settings.labels) if settings.lexical != "none" else None
+        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, lexical)
 
     def predict(self, texts: str | list[str], targets: str | list[str] | None = None,
-                titles: list[str | None] | None = None) -> list[dict]:
+                titles: list[str | None] | None = None) -> dict | list[dict]:
         """Labels and probabilities, one dict per input, in input order.
 
         Args:
@@ -70,22 +64,42 @@ class ClassifierPredictor(Predictor):
             titles: optional article titles (topic), read before the body.
 
         Returns:
-            [{"label": str, "scores": {label: probability}}, ...]
+            {"label": str, "scores": {label: probability}} per text.
         """
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
-        encoded = encode_articles(self.tokenizer, texts, titles, self.separable)
-        if self.task == "stance":
+        items = [{"text": t, "title": h} for t, h in zip(texts, titles or [None] * len(texts))]
+        encoded = self.encode(items)
+        if self.task.pair:
             if targets is None:
-                raise ValueError("a stance model needs targets (a claim or headline per text)")
+                raise NewsdeskError("a stance model needs targets (a claim or headline per text)")
             targets = [targets] * len(texts) if isinstance(targets, str) else list(targets)
             if len(targets) != len(texts):
-                raise ValueError(f"{len(targets)} targets for {len(texts)} texts")
+                raise NewsdeskError(f"{len(targets)} targets for {len(texts)} texts")
             probs = self.run(*self.stance_features(encoded, targets), len(texts))
         else:
             probs = self.topic_probs(encoded, texts, titles)["blend"]
         out = self.decode(probs)
         return out[0] if single else out
+
+    def predict_encoded(self, items: list[dict], encoded: list[Encoded],
+                        targets: list[str] | None = None) -> list:
+        """Topic: a prediction per article. Stance: {target: prediction} per article."""
+        if not self.task.pair:
+            probs = self.topic_probs(encoded, [a["text"] for a in items],
+                                     [a.get("title") for a in items])["blend"]
+            return self.decode(probs)
+        targets = list(targets or [])
+        n = len(items)
+        target_ids = dict(zip(targets, encode_texts(self.tokenizer, targets)))
+        pairs = [(i, t) for t in targets for i in range(n)]
+        feats, _ = self.stance_features([encoded[i] for i, _ in pairs], [t for _, t in pairs],
+                                        target_ids)
+        probs = self.run(feats, list(range(len(pairs))), len(pairs))
+        out: list[dict] = [{} for _ in range(n)]
+        for (i, t), p in zip(pairs, self.decode(probs)):
+            out[i][t] = p
+        return out
 
     def decode(self, probs: torch.Tensor) -> list[dict]:
         return [{"label": self.labels[int(p.argmax())],
@@ -95,11 +109,11 @@ class ClassifierPredictor(Predictor):
     def topic_features(self, encoded: list[Encoded]) -> tuple[list[dict], list[int]]:
         """Chunks (or one truncated input) per article, and the article each belongs to."""
         s = self.settings
-        if s.get("eval_chunks", True):
-            return article_chunks(self.template, encoded, s["max_length"], s["chunk_stride"],
-                                  s.get("max_chunks", 0))
-        budget = s["max_length"] - self.template.single_extra
-        feats = [self.template.single(truncate(e.ids, budget, s["truncation"])) for e in encoded]
+        if s.eval_chunks:
+            return article_chunks(self.template, encoded, s.max_length, s.chunk_stride,
+                                  s.max_chunks)
+        budget = s.max_length - self.template.single_extra
+        feats = [self.template.single(truncate(e.ids, budget, s.truncation)) for e in encoded]
         return feats, list(range(len(encoded)))
 
     def topic_probs(self, encoded: list[Encoded], texts: list[str],
@@ -111,7 +125,7 @@ class ClassifierPredictor(Predictor):
         if self.lexical is not None:
             out["words"] = torch.from_numpy(
                 self.lexical.predict_proba(article_texts(titles, texts))).float()
-            weight = self.settings["lexical_weight"]
+            weight = self.settings.lexical_weight
             out["blend"] = (1 - weight) * out["model"] + weight * out["words"]
         return out
 
@@ -119,7 +133,7 @@ class ClassifierPredictor(Predictor):
                         target_ids: dict[str, list[int]] | None = None
                         ) -> tuple[list[dict], list[int]]:
         """One (target, evidence) input per pair, as in training."""
-        max_length = self.settings["max_length"]
+        max_length = self.settings.max_length
         if target_ids is None:
             unique = sorted(set(targets))
             target_ids = dict(zip(unique, encode_texts(self.tokenizer, unique)))
@@ -127,7 +141,7 @@ class ClassifierPredictor(Predictor):
         for e, target in zip(encoded, targets):
             tid = target_ids[target][: max_length // 2]
             budget = max_length - self.template.pair_extra - len(tid)
-            if self.settings["evidence"] == "head":
+            if self.settings.evidence == "head":
                 chosen = range(len(e.sentences))
             else:
                 chosen = evidence_indices(target, e.sentences, [len(x) for x in e.sentence_ids],

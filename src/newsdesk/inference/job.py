@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from newsdesk.data.records import DataError
 from newsdesk.data.tables import stream_rows, table_format
+from newsdesk.errors import DataError
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
 
 

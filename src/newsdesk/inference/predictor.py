@@ -1,31 +1,79 @@
-"""What the task predictors share: precision, device, the token budget and padding statistics."""
+"""The predictor interface that `NewsAnalyzer`, the batch job and Ray call.
+
+A predictor holds one model folder's model, tokenizer and settings (`models.folder`) and the
+`InferenceOptions` it runs under. Work is split in two halves so a batch job can tokenise the next
+window on the CPU while the models run this one:
+
+- `encode(items)` splits and tokenises articles (shared by predictors whose `encoding_key` is
+  equal, i.e. models fine-tuned from the same tokenizer);
+- `predict_encoded(items, encoded, targets)` runs the model and returns one result per article,
+  of the shape its task's `output` names (see `models.tasks`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
+from functools import cached_property
+from pathlib import Path
 
 import torch
 
+from newsdesk.errors import NewsdeskError
 from newsdesk.inference.batching import token_budget_batches
+from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.precision import prepare_model, resolve_precision
-
-# Padded tokens per batch. On CPU the matrix multiplies already run near the machine's peak with
-# one 256-token input, so bigger batches only add padding and memory (benchmarks/RESULTS.md).
-DEFAULT_MAX_TOKENS = {"cpu": 4096, "cuda": 16384, "mps": 8192}
+from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
+from newsdesk.models.folder import Settings, read_settings
+from newsdesk.models.loading import check_model_folder
 
 
 class Predictor:
     """Base of `ClassifierPredictor` and `SummaryPredictor`."""
 
-    def __init__(self, model, tokenizer, settings: dict, device: str = "cpu",
-                 precision: str = "fp32", max_tokens: int | None = None):
-        self.precision = resolve_precision(precision, device, settings.get("task", "summary"))
-        self.model = prepare_model(model.eval(), self.precision)
-        self.tokenizer = tokenizer
+    kinds: tuple[str, ...] = ()  # the folder kinds a subclass loads
+
+    def __init__(self, model, tokenizer, settings: Settings,
+                 options: InferenceOptions | None = None):
+        options = InferenceOptions.of(options).resolved()
         self.settings = settings
-        self.device = torch.device(device)
-        self.max_tokens = max_tokens or DEFAULT_MAX_TOKENS.get(self.device.type, 8192)
+        self.task = settings.task_info
+        self.precision = resolve_precision(options.precision, options.device, self.task.name)
+        self.options = dataclasses.replace(options, precision=self.precision)
+        self.device = torch.device(options.device)
+        self.max_tokens = options.token_budget()
+        self.model = prepare_model(model.to(self.device).eval(), self.precision)
+        self.tokenizer = tokenizer
         self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
+
+    @classmethod
+    def read_folder(cls, folder: str | Path) -> Settings:
+        """Check a model folder and read its settings; a clear error if this class cannot load it."""
+        check_model_folder(Path(folder))
+        settings = read_settings(folder)
+        if settings.kind not in cls.kinds:
+            raise NewsdeskError(f"{folder}: a {settings.task} ({settings.kind}) folder; "
+                                f"{cls.__name__} loads {' or '.join(cls.kinds)} folders")
+        return settings
+
+    @cached_property
+    def encoding_key(self) -> str:
+        """Equal for predictors whose tokenizers encode identically (they share `encode`)."""
+        return tokenizer_key(self.tokenizer)
+
+    @cached_property
+    def separable(self) -> bool:
+        return is_separable(self.tokenizer)
+
+    def encode(self, items: list[dict]) -> list[Encoded]:
+        """Split and tokenise articles ({"text", "title"?}); the CPU-side half of the work."""
+        return encode_articles(self.tokenizer, [a["text"] for a in items],
+                               [a.get("title") for a in items], self.separable)
+
+    def predict_encoded(self, items: list[dict], encoded: list[Encoded],
+                        targets: list[str] | None = None) -> list:
+        """One result per article, in input order (see the task's `output`)."""
+        raise NotImplementedError
 
     def batches(self, items: list, lengths: list[int], collate: Callable[[list], dict]
                 ) -> Iterator[tuple[list[int], dict]]:

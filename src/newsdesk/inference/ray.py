@@ -20,9 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from newsdesk.data.records import DataError
 from newsdesk.data.tables import FORMATS
+from newsdesk.errors import DataError, NewsdeskError
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
+from newsdesk.inference.options import InferenceOptions
 
 
 def output_schema(analyzer: NewsAnalyzer, targets: list[str] | None) -> pa.Schema:
@@ -34,13 +35,14 @@ def output_schema(analyzer: NewsAnalyzer, targets: list[str] | None) -> pa.Schem
                           ("scores", pa.struct([(lab, pa.float64()) for lab in labels]))])
 
     fields = [("id", pa.string())]
-    if analyzer.topic is not None:
-        fields.append(("topic", prediction(analyzer.topic.labels)))
-    if analyzer.stance is not None and targets:
-        fields.append(("stance", pa.struct([(t, prediction(analyzer.stance.labels))
-                                            for t in targets])))
-    if analyzer.summary is not None:
-        fields.append(("summary", pa.string()))
+    for name, predictor in analyzer.models.items():
+        output = predictor.task.output  # see models.tasks
+        if output == "prediction":
+            fields.append((name, prediction(predictor.labels)))
+        elif output == "per_target" and targets:
+            fields.append((name, pa.struct([(t, prediction(predictor.labels)) for t in targets])))
+        elif output == "text":
+            fields.append((name, pa.string()))
     fields.append(("error", pa.string()))
     return pa.schema(fields)
 
@@ -54,17 +56,15 @@ class AnalyzeBatch:
 
     def __init__(self, topic: str | None = None, stance: str | None = None,
                  summary: str | None = None, targets: list[str] | None = None,
-                 device: str = "auto", precision: str = "auto", max_tokens: int | None = None,
-                 threads: int | None = None):
+                 options: InferenceOptions | None = None, threads: int | None = None, **changes):
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        self.analyzer = NewsAnalyzer.from_pretrained(topic, stance, summary, device=device,
-                                                     precision=precision, max_tokens=max_tokens)
+        self.analyzer = NewsAnalyzer.from_pretrained(topic, stance, summary, options, **changes)
         self.targets = list(targets) if targets else None
         if self.targets and self.analyzer.stance is None:
-            raise ValueError("targets given, but no stance model is loaded")
+            raise NewsdeskError("targets given, but no stance model is loaded")
         self.schema = output_schema(self.analyzer, self.targets)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -95,9 +95,9 @@ def data_format(path: str) -> str:
 
 def analyze_with_ray(input_path: str, output_path: str, topic: str | None = None,
                      stance: str | None = None, summary: str | None = None,
-                     targets: list[str] | None = None, device: str = "auto",
-                     precision: str = "auto", max_tokens: int | None = None, batch_size: int = 256,
-                     actors: int = 1, cpus_per_actor: float = 1, gpus_per_actor: float = 0) -> dict:
+                     targets: list[str] | None = None, options: InferenceOptions | None = None,
+                     batch_size: int = 256, actors: int = 1, cpus_per_actor: float = 1,
+                     gpus_per_actor: float = 0, **changes) -> dict:
     """Analyse `input_path` with Ray Data into the folder `output_path`.
 
     Args:
@@ -106,6 +106,8 @@ def analyze_with_ray(input_path: str, output_path: str, topic: str | None = None
             could not be analysed go to the folder `OUTPUT.errors.jsonl` with their id and reason.
         topic, stance, summary: model folders, readable from every Ray node.
         targets: claims for the stance model.
+        options: how each actor runs the models (device "auto" picks cuda where it has a GPU);
+            `**changes` changes its fields (device, precision, max_tokens).
         batch_size: articles per `map_batches` call.
         actors: how many analyzer actors (each loads the models once).
         cpus_per_actor, gpus_per_actor: resources of each actor; with GPUs, device "auto" picks cuda.
@@ -130,8 +132,7 @@ def analyze_with_ray(input_path: str, output_path: str, topic: str | None = None
                         "this Ray cluster and leave none to read and write the data; use fewer "
                         "actors or a smaller cpus_per_actor (fractions are fine)")
     kwargs = {"topic": topic, "stance": stance, "summary": summary, "targets": targets,
-              "device": device, "precision": precision, "max_tokens": max_tokens,
-              "threads": max(1, int(cpus_per_actor))}
+              "options": InferenceOptions.of(options, **changes), "threads": max(1, int(cpus_per_actor))}
     results = reader(input_path).map_batches(
         AnalyzeBatch, fn_constructor_kwargs=kwargs, batch_size=batch_size, batch_format="pyarrow",
         concurrency=actors, num_cpus=cpus_per_actor, num_gpus=gpus_per_actor or None,

@@ -7,13 +7,11 @@ option. Sources longer than `max_length` are truncated, and how many were is log
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
@@ -26,21 +24,15 @@ from transformers import (
 )
 
 from newsdesk.data.prepare import read_manifest
+from newsdesk.models.folder import AbstractiveSettings
 from newsdesk.models.loading import DEFAULT_MODEL, load_kwargs, resolve_model
-from newsdesk.training.card import write_card
-from newsdesk.training.config import SummaryConfig, to_dict
-from newsdesk.training.precision import precision_flags
+from newsdesk.training.config import SummaryConfig
+from newsdesk.training.evaluation import evaluate_summariser
+from newsdesk.training.finish import finish_run, training_arguments
 from newsdesk.training.rouge import rouge
+from newsdesk.training.splits import load_summary_splits
 
 log = logging.getLogger("newsdesk")
-
-
-def generation_kwargs(settings: dict) -> dict:
-    """Generation settings from a summariser config (dict form)."""
-    return {"num_beams": settings["num_beams"], "min_new_tokens": settings["min_new_tokens"],
-            "max_new_tokens": settings["max_new_tokens"],
-            "no_repeat_ngram_size": settings["no_repeat_ngram_size"],
-            "length_penalty": settings["length_penalty"]}
 
 
 def load_seq2seq(name: str):
@@ -61,11 +53,10 @@ def load_seq2seq(name: str):
 
 def train_abstractive(config: SummaryConfig, command: str = "") -> dict:
     """Fine-tune, save with generation settings, evaluate ROUGE on dev (generation at eval)."""
-    from newsdesk.training.summary import evaluate_summariser, load_summary_splits
-
     started = time.perf_counter()
     set_seed(config.seed)
-    train, dev = load_summary_splits(config)
+    train, dev = load_summary_splits(config.data, config.max_train_examples,
+                                     config.max_eval_examples, config.seed)
     model, tokenizer = load_seq2seq(config.model)
 
     def tokenize(batch):
@@ -84,7 +75,10 @@ def train_abstractive(config: SummaryConfig, command: str = "") -> dict:
     train_enc = train_enc.select_columns([c for c in keep if c in train_enc.column_names])
     dev_enc = dev_enc.select_columns([c for c in keep if c in dev_enc.column_names])
 
-    gen = GenerationConfig(**{**model.generation_config.to_dict(), **generation_kwargs(to_dict(config))})
+    settings = AbstractiveSettings.from_config(
+        config, base_model=config.model, train_examples=len(train), source_truncated=truncated,
+        data_manifest=read_manifest(config.data)["splits"])
+    gen = GenerationConfig(**{**model.generation_config.to_dict(), **settings.generation_kwargs()})
     model.generation_config = gen
 
     def compute_metrics(pred):
@@ -94,40 +88,18 @@ def train_abstractive(config: SummaryConfig, command: str = "") -> dict:
         return rouge(tokenizer.batch_decode(labels, skip_special_tokens=True),
                      tokenizer.batch_decode(preds, skip_special_tokens=True))
 
-    args = Seq2SeqTrainingArguments(
-        output_dir=str(Path(config.output_dir) / "checkpoints"),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        eval_strategy="epoch",
-        save_strategy="no",
-        predict_with_generate=True,
-        generation_config=gen,
-        logging_steps=20,
-        seed=config.seed,
-        report_to="none",
-        dataloader_pin_memory=torch.cuda.is_available(),
-        **precision_flags(config.precision),
-    )
+    args = training_arguments(config, Seq2SeqTrainingArguments, eval_strategy="epoch",
+                              save_strategy="no", predict_with_generate=True,
+                              generation_config=gen)
     trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_enc, eval_dataset=dev_enc,
                              data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
                              processing_class=tokenizer, compute_metrics=compute_metrics)
     trainer.train()
-    train_seconds = time.perf_counter() - started
-    out = Path(config.output_dir)
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
-    (out / "training_args.bin").unlink(missing_ok=True)
-    settings = {**to_dict(config), "base_model": config.model, "train_examples": len(train),
-                "source_truncated": truncated, "data_manifest": read_manifest(config.data)["splits"]}
-    (out / "newsdesk.json").write_text(json.dumps(settings, indent=2) + "\n")
-    metrics = evaluate_summariser(out, dev, out)
-    metrics["train_seconds"] = round(train_seconds, 1)
-    write_card(out, settings, {f"model_{k}": float(v) for k, v in metrics["model"].items()}, command)
-    return metrics
 
+    def save(out: Path) -> None:
+        trainer.save_model(str(out))
+        tokenizer.save_pretrained(str(out))
 
+    return finish_run(config.output_dir, settings, save,
+                      lambda out: evaluate_summariser(out, dev, str(trainer.args.device)),
+                      trainer.state.log_history, command, started)

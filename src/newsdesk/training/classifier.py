@@ -5,10 +5,8 @@ Topic and stance share this path; stance inputs are (target, evidence from the t
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,26 +19,23 @@ from transformers import (
     DataCollatorWithPadding,
     EarlyStoppingCallback,
     Trainer,
-    TrainingArguments,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from newsdesk.data.prepare import load_prepared, read_manifest
-from newsdesk.data.records import DataError
-from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.inference.encoding import encode_articles, is_separable
+from newsdesk.data.prepare import read_manifest
+from newsdesk.models.encoding import encode_articles, is_separable
+from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
-from newsdesk.training.card import write_card
-from newsdesk.training.config import ClassifierConfig, to_dict
-from newsdesk.training.distributed import multi_cpu
-from newsdesk.training.metrics import classification_metrics, format_metrics, plot_confusion
-from newsdesk.training.precision import precision_flags
+from newsdesk.training.config import ClassifierConfig
+from newsdesk.training.evaluation import evaluate_classifier
+from newsdesk.training.finish import finish_run, training_arguments
+from newsdesk.training.metrics import classification_metrics
+from newsdesk.training.splits import load_classifier_splits
 
 log = logging.getLogger("newsdesk")
-CHECKPOINTS = "checkpoints"
 
 
 class WeightedTrainer(Trainer):
@@ -58,27 +53,6 @@ class WeightedTrainer(Trainer):
         weight = self.class_weights.to(outputs.logits.device, outputs.logits.dtype)
         loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weight)
         return (loss, outputs) if return_outputs else loss
-
-
-def load_splits(config: ClassifierConfig) -> tuple[datasets.Dataset, datasets.Dataset, list[str]]:
-    """Read the prepared train/dev splits and check they suit the task; return the label list."""
-    manifest = read_manifest(config.data)
-    wanted = "stance" if config.task == "stance" else "article"
-    if manifest["task"] != wanted:
-        raise DataError(f"{config.data}: prepared for {manifest['task']!r} records, but a "
-                        f"{config.task} model needs {wanted!r} records")
-    column = "label" if config.task == "stance" else "topic"
-    train, dev = load_prepared(config.data, "train"), load_prepared(config.data, "dev")
-    if any(v is None for v in train[column]):
-        raise DataError(f"{config.data}/train.jsonl: some records have no {column!r}")
-    labels = sorted(set(train[column]))
-    unseen = sorted(set(dev[column]) - set(labels) - {None})
-    if unseen:
-        raise DataError(f"{config.data}/dev.jsonl: label(s) {unseen} never appear in training "
-                        f"(training labels: {labels})")
-    if len(labels) < 2:
-        raise DataError(f"{config.data}/train.jsonl: need at least 2 labels, found {labels}")
-    return train.rename_column(column, "y"), dev.rename_column(column, "y"), labels
 
 
 def resample(ds: datasets.Dataset, keep: dict[str, float], cap: int, seed: int) -> datasets.Dataset:
@@ -108,13 +82,13 @@ def class_weight_tensor(ys: list[str], labels: list[str], mode: str) -> torch.Te
 
 
 def encode(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datasets.Dataset:
-    if config.task == "topic" and config.truncation == "chunks":
+    """Model inputs with `labels` for a split whose label column is `y`."""
+    if config.truncation == "chunks":  # topic only (checked by the config)
         return encode_chunks(ds, tokenizer, template, config, label2id)
-    texts = article_texts(ds["title"], ds["text"]) \
-        if config.task == "topic" else ds["text"]
+    pair = config.task_info.pair
+    texts = ds["text"] if pair else article_texts(ds["title"], ds["text"])
     feats = training_inputs(tokenizer, template, texts, config.max_length, config.truncation,
-                            targets=ds["target"] if config.task == "stance" else None,
-                            evidence=config.evidence)
+                            targets=ds["target"] if pair else None, evidence=config.evidence)
     for f, y in zip(feats, ds["y"]):
         f["labels"] = label2id[y]
     return datasets.Dataset.from_list(feats)
@@ -144,8 +118,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     """
     started = time.perf_counter()
     set_seed(config.seed)
-    out = Path(config.output_dir)
-    train, dev, labels = load_splits(config)
+    task = config.task_info
+    train, dev, labels = load_classifier_splits(config.data, task.name)
     train = resample(train, config.downsample, config.max_train_examples, config.seed)
     dev_epoch = resample(dev, {}, config.max_eval_examples, config.seed)  # for per-epoch checks
     dev = resample(dev, {}, config.final_eval_examples, config.seed)
@@ -161,39 +135,19 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id,
         **load_kwargs())
-
-    stance = config.task == "stance"
+    fnc = "fnc_score" in task.metrics
 
     def compute_metrics(pred):
         logits, gold = pred
         guess = logits.argmax(-1)
         m = classification_metrics([labels[i] for i in gold], [labels[i] for i in guess], labels,
-                                   stance=stance)
+                                   fnc=fnc)
         return {k: v for k, v in m.items() if isinstance(v, float)}
 
-    args = TrainingArguments(
-        output_dir=str(out / CHECKPOINTS),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model=config.primary_metric,
-        greater_is_better=True,
-        train_sampling_strategy="group_by_length",
-        logging_steps=config.logging_steps,
-        seed=config.seed,
-        report_to="none",
-        dataloader_pin_memory=torch.cuda.is_available(),
-        use_cpu=multi_cpu(),
-        **precision_flags(config.precision),
-    )
+    args = training_arguments(
+        config, eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
+        load_best_model_at_end=True, metric_for_best_model=task.primary_metric,
+        greater_is_better=True, train_sampling_strategy="group_by_length")
     callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
         if config.early_stopping_patience else []
     trainer = WeightedTrainer(
@@ -207,59 +161,22 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     if resume and checkpoint is None:
         log.warning("--resume: no checkpoint in %s; starting from the beginning", args.output_dir)
     trainer.train(resume_from_checkpoint=checkpoint)
-    if not trainer.is_world_process_zero():
-        return {}  # rank 0 alone writes the folder and evaluates
-    trainer.save_model(str(out))
-    if config.lexical == "tfidf":
+    lexical = None
+    if config.lexical == "tfidf" and trainer.is_world_process_zero():
         log.info("fitting the TF-IDF model blended with the transformer")
-        LexicalModel.fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
-                         config.seed).save(out)
-    train_seconds = time.perf_counter() - started
-    tokenizer.save_pretrained(str(out))
-    (out / "training_args.bin").unlink(missing_ok=True)  # pickled; newsdesk.json has it all
-    settings = {"kind": "classifier", **to_dict(config), "labels": labels,
-                "base_model": config.model, "train_examples": len(train),
-                "data_manifest": read_manifest(config.data)["splits"]}
-    (out / "newsdesk.json").write_text(json.dumps(settings, indent=2) + "\n")
-    (out / "train_log.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
-    metrics = evaluate_classifier(out, dev, labels, device=str(trainer.args.device))
-    metrics["train_seconds"] = round(train_seconds, 1)
-    metrics["epochs_run"] = trainer.state.epoch
-    save_metrics(out, metrics, "dev")
-    write_card(out, settings, metrics, command)
-    shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-    return metrics
+        lexical = LexicalModel.fit(article_texts(train["title"], train["text"]), list(train["y"]),
+                                   labels, config.seed)
 
+    def save(out: Path) -> None:
+        trainer.save_model(str(out))
+        tokenizer.save_pretrained(str(out))
+        if lexical is not None:
+            lexical.save(out)
 
-def evaluate_classifier(folder: Path, ds: datasets.Dataset, labels: list[str] | None = None,
-                        device: str = "auto") -> dict:
-    """Evaluate a saved classifier on a split whose label column is `y` (chunked for topic).
-
-    For a topic model that blends a lexical model, the metrics are the blend's, with the
-    accuracy and macro-F1 of each part alone under "model_only" and "words_only"."""
-    predictor = ClassifierPredictor.from_pretrained(folder, device=device)
-    labels = labels or predictor.labels
-    unseen = sorted(set(ds["y"]) - set(predictor.labels))
-    if unseen:
-        raise DataError(f"evaluation data has label(s) {unseen} the model was not trained on "
-                        f"(model labels: {predictor.labels})")
-    gold = list(ds["y"])
-    if predictor.task == "stance":
-        preds = predictor.predict(list(ds["text"]), targets=ds["target"])
-        return classification_metrics(gold, [p["label"] for p in preds], labels, stance=True)
-    texts, titles = list(ds["text"]), list(ds["title"])
-    encoded = encode_articles(predictor.tokenizer, texts, titles, predictor.separable)
-    parts = predictor.topic_probs(encoded, texts, titles)
-    guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
-    metrics = classification_metrics(gold, guess["blend"], labels)
-    if "words" in parts:
-        for part in ("model", "words"):
-            m = classification_metrics(gold, guess[part], labels)
-            metrics[f"{part}_only"] = {k: m[k] for k in ("accuracy", "macro_f1")}
-    return metrics
-
-
-def save_metrics(folder: Path, metrics: dict, split: str) -> None:
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    plot_confusion(metrics, folder / "confusion_matrix.png", title=f"{folder.name} on {split}")
-    print(format_metrics(metrics))
+    settings = ClassifierSettings.from_config(
+        config, labels=labels, base_model=config.model, train_examples=len(train),
+        data_manifest=read_manifest(config.data)["splits"])
+    return finish_run(config.output_dir, settings, save,
+                      lambda out: evaluate_classifier(out, dev, labels, str(trainer.args.device)),
+                      trainer.state.log_history, command, started,
+                      extra={"epochs_run": trainer.state.epoch})

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from newsdesk.data.records import DataError
+from newsdesk.errors import DataError
+from newsdesk.models.folder import AbstractiveSettings, ClassifierSettings, ExtractiveSettings
+from newsdesk.models.tasks import CLASSIFIER_TASKS, Task, get_task
+from newsdesk.training.precision import TRAINING_PRECISIONS
+
+# Fields that inference reads back from the model folder take their defaults from the folder
+# contract (`models.folder`), so the two never disagree.
+_C, _E, _A = ClassifierSettings, ExtractiveSettings, AbstractiveSettings
 
 
 @dataclass
@@ -30,22 +37,22 @@ class ClassifierConfig:
     """Base model: a Hugging Face id, a local folder, or "minilm" for the packaged MiniLM."""
     max_length: int = 256
     """Tokens per input, special tokens included."""
-    truncation: str = "head+tail"
+    truncation: str = _C.truncation
     """Training inputs for topic: "head" or "head+tail" truncation to `max_length`, or "chunks":
     every title-prefixed chunk that chunked inference reads (`chunk_stride`, `max_chunks`) is an
     example labelled with its article's topic (about 2.5 examples per BBC article at 256 tokens)."""
-    eval_chunks: bool = True
+    eval_chunks: bool = _C.eval_chunks
     """Evaluate (and predict) long articles by overlapping chunks whose probabilities are averaged."""
-    chunk_stride: int = 64
+    chunk_stride: int = _C.chunk_stride
     """Tokens shared by consecutive chunks."""
-    max_chunks: int = 8
+    max_chunks: int = _C.max_chunks
     """Most chunks per article at evaluation and inference (0 = no limit)."""
-    lexical: str = "none"
+    lexical: str = _C.lexical
     """Topic: "tfidf" also fits a TF-IDF logistic regression on the training articles and
     averages its probabilities with the transformer's (see `models.lexical`); "none" does not."""
-    lexical_weight: float = 0.5
+    lexical_weight: float = _C.lexical_weight
     """Share of the lexical model in that average."""
-    evidence: str = "overlap"
+    evidence: str = _C.evidence
     """Stance: "overlap" fills the budget with the body sentences sharing most words with the
     target; "head" keeps the start of the body."""
     epochs: float = 3.0
@@ -76,23 +83,25 @@ class ClassifierConfig:
     early_stopping_patience: int = 2
     """Epochs without improvement of the primary metric before stopping (0 = off)."""
     precision: str = "auto"
-    """"auto" (bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU), "fp32", "bf16", "fp16"."""
+    """"auto" (bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU), "fp32", "bf16" (GPU or
+    CPU), "fp16" (GPU)."""
     seed: int = 13
     """Seed for sampling, initialisation and data order."""
     logging_steps: int = 20
     """Steps between log lines."""
 
     def __post_init__(self):
-        _check_choice("task", self.task, ("topic", "stance"))
+        _check_choice("task", self.task, CLASSIFIER_TASKS)
         _check_choice("truncation", self.truncation, ("head", "head+tail", "chunks"))
         _check_choice("evidence", self.evidence, ("overlap", "head"))
         _check_choice("lexical", self.lexical, ("none", "tfidf"))
         _check_choice("class_weights", self.class_weights, ("none", "balanced", "sqrt"))
-        _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
-        if self.truncation == "chunks" and (self.task != "topic" or not self.eval_chunks):
+        _check_choice("precision", self.precision, TRAINING_PRECISIONS)
+        whole = get_task(self.task).whole_article
+        if self.truncation == "chunks" and (not whole or not self.eval_chunks):
             raise DataError("truncation 'chunks' is for topic models evaluated by chunks "
                             "(task: topic, eval_chunks: true)")
-        if self.lexical != "none" and self.task != "topic":
+        if self.lexical != "none" and not whole:
             raise DataError(f"lexical {self.lexical!r} is for topic models only")
         if not 0 < self.lexical_weight < 1:
             raise DataError(f"lexical_weight must be in (0, 1), got {self.lexical_weight}")
@@ -108,8 +117,8 @@ class ClassifierConfig:
                 raise DataError(f"downsample[{label!r}] must be in (0, 1], got {keep}")
 
     @property
-    def primary_metric(self) -> str:
-        return "fnc_score" if self.task == "stance" else "macro_f1"
+    def task_info(self) -> Task:
+        return get_task(self.task)
 
 
 def _check_choice(name: str, value, choices: tuple) -> None:
@@ -193,15 +202,15 @@ class SummaryConfig:
     the count is logged)."""
     labels: str = "match"
     """Extractive labels: "match" (sentences the reference copies) or "greedy" (ROUGE oracle)."""
-    budget: str = "ratio"
+    budget: str = _E.budget
     """Summary length: "ratio" (of the article's words), "sentences" or "words"."""
-    ratio: float = 0.0
+    ratio: float = _E.ratio
     """Budget ratio of the article's words; 0 learns the median reference ratio from training data."""
-    sentences: int = 3
+    sentences: int = _E.sentences
     """Budget in sentences (budget "sentences")."""
-    words: int = 100
+    words: int = _E.words
     """Budget in words (budget "words")."""
-    trigram_blocking: bool = True
+    trigram_blocking: bool = _E.trigram_blocking
     """Skip a sentence sharing a word trigram with one already chosen."""
     epochs: float = 2.0
     """Training epochs."""
@@ -223,24 +232,26 @@ class SummaryConfig:
     """"auto", "fp32", "bf16" or "fp16" (see ClassifierConfig.precision)."""
     seed: int = 13
     """Seed for initialisation and data order."""
+    logging_steps: int = 20
+    """Steps between log lines (and `train_log.json` entries)."""
     max_target_length: int = 128
     """Abstractive: reference tokens kept for training."""
-    num_beams: int = 4
+    num_beams: int = _A.num_beams
     """Abstractive generation: beam width."""
-    min_new_tokens: int = 10
+    min_new_tokens: int = _A.min_new_tokens
     """Abstractive generation: shortest summary in tokens."""
-    max_new_tokens: int = 128
+    max_new_tokens: int = _A.max_new_tokens
     """Abstractive generation: longest summary in tokens."""
-    no_repeat_ngram_size: int = 3
+    no_repeat_ngram_size: int = _A.no_repeat_ngram_size
     """Abstractive generation: n-grams that may not repeat (0 = off)."""
-    length_penalty: float = 1.0
+    length_penalty: float = _A.length_penalty
     """Abstractive generation: beam length penalty (>1 favours longer summaries)."""
 
     def __post_init__(self):
         _check_choice("kind", self.kind, ("extractive", "abstractive"))
         _check_choice("labels", self.labels, ("match", "greedy"))
         _check_choice("budget", self.budget, ("ratio", "sentences", "words"))
-        _check_choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        _check_choice("precision", self.precision, TRAINING_PRECISIONS)
         if not 0 <= self.ratio < 1:
             raise DataError(f"ratio must be in [0, 1), got {self.ratio}")
         if self.max_length < 16:

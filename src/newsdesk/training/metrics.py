@@ -33,13 +33,13 @@ def fnc_score(gold: list[str], pred: list[str]) -> float:
 
 
 def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
-                           stance: bool = False) -> dict:
+                           fnc: bool = False) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
 
     Args:
         gold, pred: label strings.
         labels: the label order for per-class scores and the matrix rows/columns.
-        stance: also compute the FNC score.
+        fnc: also compute the FNC score (for tasks whose metrics list it, see `models.tasks`).
     """
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     out = {
@@ -51,12 +51,12 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
         "confusion_matrix": confusion_matrix(gold, pred, labels=labels).tolist(),
         "examples": len(gold),
     }
-    if stance:
+    if fnc:
         out["fnc_score"] = fnc_score(gold, pred)
     return out
 
 
-# Metrics of a blended topic model's parts alone (see `training.classifier.evaluate_classifier`).
+# Metrics of a blended topic model's parts alone (see `training.evaluation.evaluate_classifier`).
 PARTS = {"model_only": "transformer alone", "words_only": "TF-IDF model alone"}
 
 

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import torch
 
+from newsdesk.errors import NewsdeskError
+from newsdesk.inference.options import PRECISIONS
+
+TRAINING_PRECISIONS = tuple(p for p in PRECISIONS if p != "int8")
+
 
 def precision_flags(precision: str) -> dict:
     """TrainingArguments flags for "auto", "fp32", "bf16" or "fp16".
 
-    "auto" means bf16 on a GPU that supports it, fp16 on other GPUs, fp32 on CPU (this CPU has no
-    native bf16 matrix units, so emulated bf16 is slower than fp32 here).
+    "auto" means bf16 on a GPU that supports it, fp16 on other GPUs, fp32 on CPU. bf16 on a
+    machine without CUDA trains on the CPU (`use_cpu`, which the Trainer asks for).
     """
+    if precision not in TRAINING_PRECISIONS:
+        raise NewsdeskError(f"training precision must be one of {list(TRAINING_PRECISIONS)}, "
+                            f"got {precision!r}")
+    cuda = torch.cuda.is_available()
     if precision == "auto":
-        if not torch.cuda.is_available():
+        if not cuda:
             return {}
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
-    if precision == "fp16" and not torch.cuda.is_available():
-        raise ValueError("fp16 training needs a CUDA device; use bf16 or fp32 on CPU")
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    if precision == "fp16" and not cuda:
+        raise NewsdeskError("fp16 training needs a CUDA device; use bf16 or fp32 on CPU")
+    flags = {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    if precision == "bf16" and not cuda:
+        flags["use_cpu"] = True
+    return flags
 
 
 def accelerate_precision(precision: str) -> str:

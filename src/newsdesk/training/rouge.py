@@ -1,4 +1,4 @@
-"""ROUGE for summaries and the baselines they are judged against.
+"""ROUGE for summaries and the baselines they are judged against (Lead-3, Lead-k).
 
 ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 with stemming, sentences on separate lines (rouge-score).
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from rouge_score import rouge_scorer
 
 from newsdesk.data.sentences import split_sentences
+from newsdesk.models.selection import within_budget, word_count
 
 KEYS = ("rouge1", "rouge2", "rougeLsum")
 _SCORER = rouge_scorer.RougeScorer(list(KEYS), use_stemmer=True)
@@ -24,28 +25,6 @@ def rouge(references: list[str], predictions: list[str]) -> dict[str, float]:
             totals[k] += scores[k].fmeasure
     n = max(1, len(references))
     return {k: round(100 * v / n, 2) for k, v in totals.items()}
-
-
-def word_count(s: str) -> int:
-    return len(s.split())
-
-
-def within_budget(sentences: list[str], order: list[int], words: int,
-                  skip: set[int] | None = None) -> list[int]:
-    """Take sentences in `order` until `words` words are reached; return them in article order.
-
-    The same rule serves the model (score order) and Lead-k (article order), so both summaries
-    have the same length budget. Indices in `skip` are passed over.
-    """
-    chosen, used = [], 0
-    for i in order:
-        if used >= words:
-            break
-        if skip and i in skip:
-            continue
-        chosen.append(i)
-        used += word_count(sentences[i])
-    return sorted(chosen)
 
 
 def lead(sentences: list[str], k: int) -> str:

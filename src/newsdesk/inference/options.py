@@ -1,0 +1,87 @@
+"""`InferenceOptions`: how a model runs (device, precision, token budget), passed whole.
+
+Every entry point (the predictors, `NewsAnalyzer`, the batch job, Ray, the CLI) takes one
+`InferenceOptions` with the same defaults, so a folder scores the same whichever way it is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+from newsdesk.errors import NewsdeskError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+"""Inference precision modes; training takes all but int8 (see `training.config`)."""
+
+# Padded tokens per batch when `max_tokens` is not given. On CPU the matrix multiplies already
+# run near the machine's peak with one 256-token input, so bigger batches only add padding.
+DEFAULT_MAX_TOKENS = {"cpu": 4096, "cuda": 16384, "mps": 8192}
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How models run at inference."""
+
+    device: str = "auto"
+    """"auto" (cuda, then mps, then cpu) or a torch device such as "cpu", "cuda", "cuda:1"."""
+    precision: str = "auto"
+    """"auto" (bf16, else fp16, on GPU; on CPU the mode `inference.precision` picks per task),
+    "fp32", "bf16", "fp16" (GPU) or "int8" (CPU dynamic quantisation)."""
+    max_tokens: int | None = None
+    """Padded tokens per batch (None: by device, see DEFAULT_MAX_TOKENS)."""
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise NewsdeskError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+        if self.max_tokens is not None and (not isinstance(self.max_tokens, int)
+                                            or self.max_tokens < 1):
+            raise NewsdeskError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
+
+    @classmethod
+    def of(cls, options: InferenceOptions | None = None, **changes) -> InferenceOptions:
+        """`options` (or the defaults) with `changes` applied; None values change nothing."""
+        options = options or cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise NewsdeskError(f"unknown inference option(s) {unknown}; known: {sorted(known)}")
+        return dataclasses.replace(options, **{k: v for k, v in changes.items() if v is not None})
+
+    def resolved(self) -> InferenceOptions:
+        """The options with the device picked and checked, and the precision checked against
+        it ("auto" stays: it is resolved per task by the predictor)."""
+        device = pick_device(self.device)
+        kind = device.split(":")[0]
+        if self.precision == "int8" and kind != "cpu":
+            raise NewsdeskError("precision int8 (dynamic quantisation) runs on CPU only; "
+                                "use bf16 or fp16 on GPU")
+        if self.precision == "fp16" and kind == "cpu":
+            raise NewsdeskError("precision fp16 is for GPUs; on CPU use fp32, bf16 or int8")
+        return dataclasses.replace(self, device=device)
+
+    def token_budget(self) -> int:
+        """Padded tokens per batch on this device."""
+        return self.max_tokens or DEFAULT_MAX_TOKENS.get(self.device.split(":")[0], 8192)
+
+
+def pick_device(device: str = "auto") -> str:
+    """"auto" picks cuda, then mps, then cpu; anything else is checked and returned."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise NewsdeskError(f"device must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise NewsdeskError(f"device {device!r} asked for, but no CUDA device is available "
+                            "(use --device cpu or auto)")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise NewsdeskError(f"device {device!r} asked for, but MPS is not available")
+    return device

@@ -1,0 +1,103 @@
+"""Evaluating saved model folders: classifiers by accuracy, macro-F1 (and FNC score), summarisers
+by ROUGE beside Lead-3, Lead-k and the extractive oracle, all through the predictors users run.
+
+Evaluation runs in fp32 on the folder's own settings, so its figures do not depend on the
+machine's fastest precision.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import datasets
+
+from newsdesk.data.sentences import split_sentences
+from newsdesk.errors import DataError
+from newsdesk.inference.classify import ClassifierPredictor
+from newsdesk.inference.options import InferenceOptions
+from newsdesk.inference.summarize import SummaryPredictor
+from newsdesk.models.selection import word_count
+from newsdesk.models.tasks import Task
+from newsdesk.training.metrics import classification_metrics, format_metrics, plot_confusion
+from newsdesk.training.oracle import oracle_labels
+from newsdesk.training.rouge import lead, lead_ratio, rouge
+from newsdesk.training.splits import median_ratio
+
+REFERENCE = InferenceOptions(precision="fp32")
+
+
+def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[str] | None = None,
+                        device: str = "auto") -> dict:
+    """Evaluate a saved classifier on a split whose label column is `y` (chunked for topic).
+
+    For a topic model that blends a lexical model, the metrics are the blend's, with the
+    accuracy and macro-F1 of each part alone under "model_only" and "words_only"."""
+    predictor = ClassifierPredictor.from_pretrained(folder, REFERENCE, device=device)
+    task = predictor.task
+    labels = labels or predictor.labels
+    unseen = sorted(set(ds["y"]) - set(predictor.labels))
+    if unseen:
+        raise DataError(f"evaluation data has label(s) {unseen} the model was not trained on "
+                        f"(model labels: {predictor.labels})")
+    gold = list(ds["y"])
+    fnc = "fnc_score" in task.metrics
+    if task.pair:
+        preds = predictor.predict(list(ds["text"]), targets=ds["target"])
+        return classification_metrics(gold, [p["label"] for p in preds], labels, fnc=fnc)
+    texts, titles = list(ds["text"]), list(ds["title"])
+    encoded = predictor.encode([{"text": t, "title": h} for t, h in zip(texts, titles)])
+    parts = predictor.topic_probs(encoded, texts, titles)
+    guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
+    metrics = classification_metrics(gold, guess["blend"], labels, fnc=fnc)
+    if "words" in parts:
+        for part in ("model", "words"):
+            m = classification_metrics(gold, guess[part], labels)
+            metrics[f"{part}_only"] = {k: m[k] for k in ("accuracy", "macro_f1")}
+    return metrics
+
+
+def evaluate_summariser(folder: str | Path, ds: datasets.Dataset, device: str = "auto") -> dict:
+    """ROUGE of the saved summariser on `ds`, beside Lead-3, Lead-k and the extractive oracle."""
+    predictor = SummaryPredictor.from_pretrained(folder, REFERENCE, device=device)
+    if any(not s for s in ds["summary"]):
+        raise DataError("evaluation data has records without a summary")
+    refs = list(ds["summary"])
+    predictions = predictor.summarize(list(ds["text"]))
+    split = [split_sentences(t) for t in ds["text"]]
+    ratio = getattr(predictor.settings, "ratio", 0.0) or median_ratio(ds)
+    rule = getattr(predictor.settings, "oracle_labels", "match")
+    oracle = [" ".join(s for s, y in zip(sents, oracle_labels(sents, split_sentences(r), rule)) if y)
+              for sents, r in zip(split, refs)]
+    return {
+        "model": rouge(refs, predictions),
+        "lead3": rouge(refs, [lead(s, 3) for s in split]),
+        f"lead_k_ratio_{ratio}": rouge(refs, [lead_ratio(s, ratio) for s in split]),
+        "oracle": rouge(refs, oracle),
+        "examples": len(refs),
+        "mean_words": {"model": statistics.fmean(map(word_count, predictions)) if predictions else 0,
+                       "reference": statistics.fmean(map(word_count, refs))},
+    }
+
+
+def save_metrics(folder: str | Path, metrics: dict, split: str, task: Task) -> Path:
+    """Write `metrics.json` (and the confusion matrix PNG for classifiers) and print a table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    if task.output == "text":
+        print(format_rouge(metrics))
+    else:
+        plot_confusion(metrics, folder / "confusion_matrix.png", title=f"{folder.name} on {split}")
+        print(format_metrics(metrics))
+    return path
+
+
+def format_rouge(metrics: dict) -> str:
+    lines = [f"{'system':<22}{'R1':>8}{'R2':>8}{'RLsum':>8}"]
+    for name, m in metrics.items():
+        if isinstance(m, dict) and "rouge1" in m:
+            lines.append(f"{name:<22}{m['rouge1']:>8.2f}{m['rouge2']:>8.2f}{m['rougeLsum']:>8.2f}")
+    return "\n".join(lines)

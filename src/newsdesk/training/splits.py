@@ -1,0 +1,63 @@
+"""Reading a prepared folder's train and dev splits for a task, with clear errors."""
+
+from __future__ import annotations
+
+import statistics
+
+import datasets
+
+from newsdesk.data.prepare import load_prepared, read_manifest
+from newsdesk.errors import DataError
+from newsdesk.models.selection import word_count
+from newsdesk.models.tasks import get_task
+
+
+def check_records(data: str, task_name: str) -> dict:
+    """The folder's manifest, after checking it holds the records `task_name` trains on."""
+    manifest = read_manifest(data)
+    task = get_task(task_name)
+    if manifest["record_type"] != task.record_type:
+        raise DataError(f"{data}: prepared for {manifest['record_type']!r} records, but a "
+                        f"{task.name} model needs {task.record_type!r} records")
+    return manifest
+
+
+def load_classifier_splits(data: str, task_name: str
+                           ) -> tuple[datasets.Dataset, datasets.Dataset, list[str]]:
+    """Train and dev splits with the label in column `y`, and the sorted label list."""
+    check_records(data, task_name)
+    column = get_task(task_name).label_column
+    train, dev = load_prepared(data, "train"), load_prepared(data, "dev")
+    if any(v is None for v in train[column]):
+        raise DataError(f"{data}/train.jsonl: some records have no {column!r}")
+    labels = sorted(set(train[column]))
+    unseen = sorted(set(dev[column]) - set(labels) - {None})
+    if unseen:
+        raise DataError(f"{data}/dev.jsonl: label(s) {unseen} never appear in training "
+                        f"(training labels: {labels})")
+    if len(labels) < 2:
+        raise DataError(f"{data}/train.jsonl: need at least 2 labels, found {labels}")
+    return train.rename_column(column, "y"), dev.rename_column(column, "y"), labels
+
+
+def load_summary_splits(data: str, max_train: int = 0, max_dev: int = 0, seed: int = 13
+                        ) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Train (a seeded sample of `max_train` if set) and dev (the first `max_dev` if set)
+    articles, every one with a reference summary."""
+    check_records(data, "summary")
+    train, dev = load_prepared(data, "train"), load_prepared(data, "dev")
+    for name, ds in (("train", train), ("dev", dev)):
+        missing = sum(1 for s in ds["summary"] if not s)
+        if missing:
+            raise DataError(f"{data}/{name}.jsonl: {missing} record(s) have no summary")
+    if max_train:
+        train = train.shuffle(seed=seed).select(range(min(len(train), max_train)))
+    if max_dev:
+        dev = dev.select(range(min(len(dev), max_dev)))
+    return train, dev
+
+
+def median_ratio(ds: datasets.Dataset) -> float:
+    """The median share of the article's words that the reference summary keeps."""
+    return round(statistics.median(word_count(s) / max(1, word_count(t))
+                                   for s, t in zip(ds["summary"], ds["text"])), 3)

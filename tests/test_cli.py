@@ -1,0 +1,86 @@
+"""The command line: every user mistake prints one line and exits 2; --debug shows the traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from newsdesk.cli import main
+from newsdesk.errors import NewsdeskError
+from newsdesk.models.folder import SCHEMA_VERSION
+from newsdesk.version import __version__
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": "Profit rose at the bank."}) + "\n")
+    return path
+
+
+def user_error_cases(tmp_path, inputs, models, bbc_dir):
+    out = str(tmp_path / "out.jsonl")
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    for f in models["topic"].iterdir():
+        (newer / f.name).write_bytes(f.read_bytes())
+    settings = json.loads((newer / "newsdesk.json").read_text())
+    (newer / "newsdesk.json").write_text(json.dumps({**settings,
+                                                     "schema_version": SCHEMA_VERSION + 1}))
+    prepare = ["data", "prepare", "bbc", str(bbc_dir), "--out", str(tmp_path / "p")]
+    return {
+        "cuda without a GPU": (["analyze", str(inputs), "--out", out, "--topic",
+                                str(models["topic"]), "--device", "cuda"],
+                               "no CUDA device is available"),
+        "fp16 on CPU": (["analyze", str(inputs), "--out", out, "--topic", str(models["topic"]),
+                         "--device", "cpu", "--precision", "fp16"], "fp16 is for GPUs"),
+        "dev 1.2": (prepare + ["--dev", "1.2"], "split fraction for 'dev' must be in (0, 1)"),
+        "dev 0": (prepare + ["--dev", "0"], "split fraction for 'dev' must be in (0, 1)"),
+        "dev+test > 1": (prepare + ["--dev", "0.6", "--test", "0.5"], "leave nothing for train"),
+        "fp16 training on CPU": (["train", "topic", "--data", str(tmp_path), "--precision",
+                                  "fp16"], "fp16 training needs a CUDA device"),
+        "bad config value": (["train", "stance", "--epochs", "0"], "epochs must be positive"),
+        "newer folder": (["evaluate", str(newer), str(tmp_path)], "Upgrade newsdesk"),
+        "stance folder as topic": (["analyze", str(inputs), "--out", out, "--topic",
+                                    str(models["stance"]), "--device", "cpu"],
+                                   "a stance model folder was given as the topic model"),
+        "no model folder": (["evaluate", str(tmp_path / "nowhere"), str(tmp_path)],
+                            "model folder not found"),
+    }
+
+
+CASES = ["cuda without a GPU", "fp16 on CPU", "dev 1.2", "dev 0", "dev+test > 1",
+         "fp16 training on CPU", "bad config value", "newer folder", "stance folder as topic",
+         "no model folder"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_user_errors_print_one_line_and_exit_2(case, tmp_path, inputs, tiny_models, bbc_dir,
+                                               no_gpu, capsys):
+    argv, message = user_error_cases(tmp_path, inputs, tiny_models, bbc_dir)[case]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("newsdesk: error: ") and message in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_debug_shows_the_traceback(tmp_path, inputs, tiny_models, bbc_dir, no_gpu):
+    argv, message = user_error_cases(tmp_path, inputs, tiny_models, bbc_dir)["cuda without a GPU"]
+    with pytest.raises(NewsdeskError, match=message):
+        main(argv + ["--debug"])
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"newsdesk {__version__}"
