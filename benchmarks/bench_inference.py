@@ -1,18 +1,20 @@
-"""Inference benchmark (issue: inference engine): newsdesk against the Hugging Face pipeline.
+"""Inference benchmark (issue: inference engine): newsdesk's defaults against the HF pipeline.
 
-On real BBC dev articles, with the same trained models, in one run:
-- topic: `pipeline("text-classification")` (truncation at the model's max length) against newsdesk
-  on the same inputs (head truncation, like-for-like) in every CPU precision mode, and newsdesk's
-  default (title-prefixed chunks over the whole article);
-- stance: `pipeline("text-classification")` with text pairs against newsdesk's evidence pairs;
-- summary: a plain one-article-at-a-time loop against newsdesk's batched scorer;
-- full analysis (topic + stance towards one claim + summary): the three baselines against one
-  `NewsAnalyzer.analyze` call.
-Each configuration runs in its own child process, so peak RSS is per configuration. Label
-agreement is against newsdesk fp32 on the same inputs. The fraction of this machine's bf16 and
-fp32 matrix-multiply peak is measured here with a large `torch.matmul`.
+On real BBC dev articles, with the same trained models, in one run, each configuration in its
+own child process (so peak RSS is per configuration):
+- anchor: `pipeline("text-classification")` on the topic model, truncation at the model's max
+  length, at its best batch size among 1, 8, 16 and 32 (users pass `batch_size`);
+- newsdesk topic with default settings (precision "auto", calibrated here on the first 32
+  articles, and the folder's cascade), and newsdesk fp32 reading every chunk (the reference
+  the default's labels are checked against);
+- full analysis (topic + stance towards one claim + summary): pipelines for topic and stance at
+  their best batch sizes plus the summariser one article at a time, against one default
+  `NewsAnalyzer.analyze` call, and against newsdesk fp32 whole reading for agreement.
+It prints the CPU model and capabilities, the fp32/bf16/int8 matmul peaks and the share of the
+best peak each newsdesk path reaches, and (with --record) appends a row for this machine kind to
+benchmarks/RESULTS.md.
 
-    python benchmarks/bench_inference.py --models runs --articles 282
+    python benchmarks/bench_inference.py --models runs --data data/bbc --articles 282
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import platform
+import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 CLAIM = "The government plans to raise taxes"
+BATCHES = (1, 8, 16, 32)
+CALIBRATION = 32
+MARK = "<!-- bench_inference rows: one per run, newest last -->"
 
 
 def load_articles(data: str, n: int) -> list[dict]:
@@ -35,27 +41,24 @@ def load_articles(data: str, n: int) -> list[dict]:
 
 
 def matmul_peak(dtype_name: str, size: int = 2048, repeat: int = 3) -> float:
-    """GFLOP/s of a large square matmul in the given dtype (best of `repeat`)."""
+    """GFLOP/s (GOP/s for int8) of a large square matmul in the given dtype (best of `repeat`)."""
     import torch
 
-    dtype = getattr(torch, dtype_name)
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    torch.matmul(a, b)
+    if dtype_name == "int8":
+        a = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+        b = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+        mm = torch._int_mm
+    else:
+        dtype = getattr(torch, dtype_name)
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        mm = torch.matmul
+    mm(a, b)
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
-        torch.matmul(a, b)
+        mm(a, b)
         best = min(best, time.perf_counter() - t)
     return 2 * size**3 / best / 1e9
-
-
-def native_bf16() -> bool:
-    """Whether this CPU has bf16 matrix instructions (AVX512-BF16 or AMX); else torch emulates."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def encoder_flops_per_token(model_dir: str) -> float:
@@ -72,48 +75,44 @@ def run_case(case: dict, queue) -> None:
     import torch
 
     torch.set_num_threads(case["threads"])
+    os.environ["NEWSDESK_CACHE"] = case["cache"]  # calibrate afresh, in this run
     from newsdesk.inference import NewsAnalyzer, SummaryPredictor
 
     arts = load_articles(case["data"], case["articles"])
     texts = [a["text"] for a in arts]
     models = case["models"]
-    kind, mode = case["kind"], case["mode"]
-    out: dict = {"name": case["name"]}
-    tokens = 0
-    if kind == "pipeline-topic" or kind == "pipeline-stance":
+    kind = case["kind"]
+    out: dict = {"name": case["name"], "computed_tokens": 0}
+    if kind.startswith("pipeline"):
         from transformers import pipeline
 
-        task = "topic" if kind.endswith("topic") else "stance"
+        task = case["task"]
         pipe = pipeline("text-classification", model=models[task], device="cpu")
         max_length = json.loads((Path(models[task]) / "newsdesk.json").read_text())["max_length"]
         inputs = texts if task == "topic" else [{"text": CLAIM, "text_pair": t} for t in texts]
-        pipe(inputs[:2], truncation=True, max_length=max_length)  # warm-up
+        kw = {"truncation": True, "max_length": max_length, "batch_size": case["batch"]}
+        pipe(inputs[: case["batch"]], **kw)  # warm-up
         t0 = time.perf_counter()
-        preds = pipe(inputs, truncation=True, max_length=max_length)
+        preds = pipe(inputs, **kw)
         seconds = time.perf_counter() - t0
         out["labels"] = [p["label"] for p in preds]
-        enc = pipe.tokenizer(*( [texts] if task == "topic" else [[CLAIM] * len(texts), texts]),
-                             truncation=True, max_length=max_length)
-        tokens = sum(len(x) for x in enc["input_ids"])
-        out["padding_efficiency"] = 1.0  # batch size 1: no padding
     elif kind == "loop-summary":
         p = SummaryPredictor.from_pretrained(models["summary"], device="cpu", precision="fp32")
         p.summarize(texts[:2])
-        p.stats = {"real_tokens": 0, "computed_tokens": 0}
         t0 = time.perf_counter()
         out["summaries"] = [p.summarize(t) for t in texts]
         seconds = time.perf_counter() - t0
-        tokens = p.stats["real_tokens"]
-        out["padding_efficiency"] = tokens / max(1, p.stats["computed_tokens"])
     else:
-        parts = {"topic": models["topic"]} if kind.startswith("newsdesk-topic") else models
-        analyzer = NewsAnalyzer.from_pretrained(**parts, device="cpu", precision=mode)
-        if kind == "newsdesk-topic-truncated":  # the pipeline's inputs: head truncation, no chunks
-            settings = analyzer.topic.settings
-            settings.eval_chunks, settings.truncation = False, "head"
-            analyzer.topic.lexical = None  # and the transformer alone, as the pipeline reads it
-        targets = [CLAIM] if kind == "newsdesk-full" else None
-        analyzer.analyze(arts[:2], targets=targets)  # warm-up
+        parts = {"topic": models["topic"]} if kind == "newsdesk-topic" else models
+        options = {"device": "cpu", **case.get("options", {})}
+        analyzer = NewsAnalyzer.from_pretrained(**parts, **options)
+        targets = [CLAIM] if "stance" in parts else None
+        t0 = time.perf_counter()
+        analyzer.analyze(arts[:CALIBRATION], targets=targets)  # warm-up; calibrates under auto
+        out["calibration_seconds"] = time.perf_counter() - t0
+        out["engines"] = {n: m.engine for n, m in analyzer.models.items()}
+        out["max_tokens"] = {n: m.max_tokens for n, m in analyzer.models.items()}
+        out["tables"] = {n: m.decision.table() for n, m in analyzer.models.items() if m.decision}
         for m in analyzer.models.values():
             m.stats = {"real_tokens": 0, "computed_tokens": 0}
         t0 = time.perf_counter()
@@ -123,13 +122,11 @@ def run_case(case: dict, queue) -> None:
         if targets:
             out["stance_labels"] = [r["stance"][CLAIM]["label"] for r in results]
             out["summaries"] = [r["summary"] for r in results]
-        real = sum(m.stats["real_tokens"] for m in analyzer.models.values())
-        computed = sum(m.stats["computed_tokens"] for m in analyzer.models.values())
-        tokens = real
-        out["padding_efficiency"] = real / max(1, computed)
-        out["computed_tokens"] = computed
-    out.update(seconds=seconds, articles_per_s=len(texts) / seconds, tokens_per_s=tokens / seconds,
-               tokens=tokens, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        out["computed_tokens"] = sum(m.stats["computed_tokens"] for m in analyzer.models.values())
+        topic = analyzer.models["topic"].stats
+        out["more_than_one_chunk"] = topic.get("more_than_one_chunk", 0) / len(arts)
+    out.update(seconds=seconds, articles_per_s=len(texts) / seconds,
+               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     queue.put(out)
 
 
@@ -140,8 +137,7 @@ def run(case: dict) -> dict:
     proc.start()
     result = queue.get()
     proc.join()
-    print(f"  {result['name']:<34} {result['articles_per_s']:8.2f} art/s  "
-          f"{result['tokens_per_s']:9.0f} tok/s  pad-eff {result['padding_efficiency']:.3f}  "
+    print(f"  {result['name']:<40} {result['articles_per_s']:8.2f} art/s  "
           f"RSS {result['peak_rss_mb']:.0f} MB", flush=True)
     return result
 
@@ -150,96 +146,128 @@ def agreement(a: list, b: list) -> float:
     return sum(x == y for x, y in zip(a, b)) / max(1, len(a))
 
 
+def find_models(root: Path) -> dict[str, str]:
+    """topic/stance/summary model folders under `root` (quickstart or preset names)."""
+    names = {"topic": ("topic", "topic-bbc"), "stance": ("stance", "stance-fnc1"),
+             "summary": ("summary", "summary-bbc")}
+    found = {}
+    for task, options in names.items():
+        for name in options:
+            if (root / name / "newsdesk.json").is_file():
+                found[task] = str(root / name)
+                break
+    return found
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="runs", help="folder with topic-bbc/, stance-fnc1/, summary-bbc/")
+    p.add_argument("--models", default="runs", help="folder with topic/, stance/, summary/ (or "
+                   "topic-bbc/, stance-fnc1/, summary-bbc/)")
     p.add_argument("--data", default="data/bbc", help="prepared BBC folder (dev split is read)")
     p.add_argument("--articles", type=int, default=282)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--modes", default="fp32,bf16,int8")
-    p.add_argument("--bf16-articles", type=int, default=30,
-                   help="bf16 runs on only the first N articles where the CPU emulates bf16")
+    p.add_argument("--record", help="append this run's row to this RESULTS.md")
     args = p.parse_args()
-    root = Path(args.models)
-    models = {"topic": str(root / "topic-bbc"), "stance": str(root / "stance-fnc1"),
-              "summary": str(root / "summary-bbc")}
-    have = {k: v for k, v in models.items() if Path(v, "newsdesk.json").is_file()}
-    base = {"data": args.data, "articles": args.articles, "threads": args.threads, "models": have}
-    modes = args.modes.split(",")
-
-    def sized(mode: str) -> dict:
-        """bf16 on a CPU without native bf16 is emulated: measure it on the first few articles
-        (agreement is then against fp32 on those same articles)."""
-        if mode == "bf16" and not native_bf16():
-            return {**base, "articles": min(args.articles, args.bf16_articles)}
-        return base
-
+    models = find_models(Path(args.models))
+    if "topic" not in models:
+        raise SystemExit(f"{args.models}: no topic model folder")
     import torch
 
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {platform.machine()}, "
-          f"{args.threads} threads, torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
-    torch.set_num_threads(args.threads)
-    # bf16 without native CPU support (no AVX512-BF16/AMX) is emulated and ~40x slower than fp32:
-    # a smaller matrix keeps the measurement short.
-    peaks = {"float32": matmul_peak("float32", 2048), "bfloat16": matmul_peak("bfloat16", 768)}
-    print(f"matmul peak: fp32 {peaks['float32']:.1f} GFLOP/s, bf16 {peaks['bfloat16']:.1f} GFLOP/s")
-    flops_tok = encoder_flops_per_token(have["topic"])
-    results: dict[str, dict] = {}
+    from newsdesk.inference.hardware import detect
 
-    print("topic (same model, same articles, same max length)")
-    results["pipe-topic"] = run({**base, "name": "HF pipeline (batch 1)", "kind": "pipeline-topic",
-                                 "mode": "fp32"})
-    for mode in modes:
-        results[f"trunc-{mode}"] = run({**sized(mode), "name": f"newsdesk truncated {mode}",
-                                        "kind": "newsdesk-topic-truncated", "mode": mode})
-    for mode in modes:
-        results[f"chunks-{mode}"] = run({**sized(mode), "name": f"newsdesk chunked {mode}",
-                                         "kind": "newsdesk-topic", "mode": mode})
-    full = {"topic", "stance", "summary"} <= set(have)
+    caps = detect()
+    torch.set_num_threads(args.threads)
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  torch {torch.__version__}, {args.threads} threads")
+    print(f"machine: {caps.describe()}  (kind: {caps.kind}, native bf16: {caps.native_bf16})")
+    print(f"command: python {' '.join(sys.argv)}")
+    print(f"models: {models}; {args.articles} articles of {args.data}")
+    peaks = {"fp32": matmul_peak("float32"), "bf16": matmul_peak("bfloat16"),
+             "int8": matmul_peak("int8")}
+    best_peak = max(peaks.values())
+    print("matmul peak (2048x2048): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    flops_tok = encoder_flops_per_token(models["topic"])
+    cache = tempfile.mkdtemp(prefix="newsdesk-bench-cache-")
+    base = {"data": args.data, "articles": args.articles, "threads": args.threads,
+            "models": models, "cache": cache}
+    whole_fp32 = {"precision": "fp32", "cascade": 1.0}
+    r: dict[str, dict] = {}
+
+    print("topic")
+    for b in BATCHES:
+        r[f"pipe-topic-{b}"] = run({**base, "name": f"HF pipeline topic, batch {b}",
+                                    "kind": "pipeline", "task": "topic", "batch": b})
+    r["topic-ref"] = run({**base, "name": "newsdesk topic fp32, every chunk",
+                          "kind": "newsdesk-topic", "options": whole_fp32})
+    r["topic-default"] = run({**base, "name": "newsdesk topic, defaults",
+                              "kind": "newsdesk-topic"})
+    full = {"topic", "stance", "summary"} <= set(models)
     if full:
         print("full analysis (topic + stance towards one claim + summary)")
-        results["pipe-stance"] = run({**base, "name": "HF pipeline stance pairs (batch 1)",
-                                      "kind": "pipeline-stance", "mode": "fp32"})
-        results["loop-summary"] = run({**base, "name": "plain summary loop (batch 1)",
-                                       "kind": "loop-summary", "mode": "fp32"})
-        for mode in [*modes, "auto"]:  # auto: the default, the measured mode per task
-            results[f"full-{mode}"] = run({**sized(mode), "name": f"newsdesk analyze {mode}",
-                                           "kind": "newsdesk-full", "mode": mode})
+        for b in BATCHES:
+            r[f"pipe-stance-{b}"] = run({**base, "name": f"HF pipeline stance pairs, batch {b}",
+                                         "kind": "pipeline", "task": "stance", "batch": b})
+        r["loop-summary"] = run({**base, "name": "summariser, one article at a time",
+                                 "kind": "loop-summary"})
+        r["full-ref"] = run({**base, "name": "newsdesk analyze fp32, every chunk",
+                             "kind": "newsdesk-full", "options": whole_fp32})
+        r["full-default"] = run({**base, "name": "newsdesk analyze, defaults",
+                                 "kind": "newsdesk-full"})
 
-    print("\n=== summary ===")
-    pipe = results["pipe-topic"]
-    print(f"{'configuration':<34}{'art/s':>8}{'x pipe':>8}{'agree':>8}{'pad-eff':>9}"
-          f"{'RSS MB':>8}{'%bf16pk':>9}{'%fp32pk':>9}")
-    for key, r in results.items():
-        if not (key.startswith("trunc") or key.startswith("chunks") or key == "pipe-topic"):
-            continue
-        ref = results[f"{key.split('-')[0]}-fp32"] if key != "pipe-topic" else results["trunc-fp32"]
-        achieved = flops_tok * r.get("computed_tokens", r["tokens"]) / r["seconds"] / 1e9
-        speedup = r["articles_per_s"] / pipe["articles_per_s"]
-        print(f"{r['name']:<34}{r['articles_per_s']:>8.2f}{speedup:>8.2f}"
-              f"{agreement(r['labels'], ref['labels']):>8.3f}{r['padding_efficiency']:>9.3f}"
-              f"{r['peak_rss_mb']:>8.0f}{100 * achieved / peaks['bfloat16']:>9.1f}"
-              f"{100 * achieved / peaks['float32']:>9.1f}")
+    def best(task: str) -> dict:
+        return min((r[f"pipe-{task}-{b}"] for b in BATCHES), key=lambda x: x["seconds"])
+
+    def share_of_peak(x: dict) -> float:
+        return flops_tok * x["computed_tokens"] / x["seconds"] / 1e9 / best_peak
+
+    print("\n=== results ===")
+    anchor = best("topic")
+    d, ref = r["topic-default"], r["topic-ref"]
+    topic_x = d["articles_per_s"] / anchor["articles_per_s"]
+    print(f"anchor: {anchor['name']} {anchor['articles_per_s']:.2f} art/s")
+    print(f"topic default: {d['articles_per_s']:.2f} art/s = {topic_x:.2f}x the anchor "
+          f"(fp32 every chunk {ref['articles_per_s']:.2f} art/s = "
+          f"{ref['articles_per_s'] / anchor['articles_per_s']:.2f}x); engine {d['engines']}, "
+          f"max_tokens {d['max_tokens']}; labels agree with fp32 whole reading "
+          f"{agreement(d['labels'], ref['labels']):.4f}; {100 * d['more_than_one_chunk']:.1f}% "
+          f"of articles read past the first chunk; {100 * share_of_peak(d):.1f}% of the best "
+          f"matmul peak; calibration {d['calibration_seconds']:.1f} s; RSS {d['peak_rss_mb']:.0f} MB")
+    for name, table in d["tables"].items():
+        print(f"calibration ({name}):\n{table}")
+    row = {"topic_x": topic_x, "topic_agree": agreement(d["labels"], ref["labels"]),
+           "peak": share_of_peak(d), "engines": d["engines"]}
     if full:
-        base_s = results["pipe-topic"]["seconds"] + results["pipe-stance"]["seconds"] + \
-            results["loop-summary"]["seconds"]
-        print(f"baseline full analysis: {base_s:.1f} s for {args.articles} articles "
-              f"({args.articles / base_s:.2f} art/s)")
-        ref = results["full-fp32"]
-        for mode in [*modes, "auto"]:
-            r = results[f"full-{mode}"]
-            same = [a == b and c == d and e == f for a, b, c, d, e, f in zip(
-                r["labels"], ref["labels"], r["stance_labels"], ref["stance_labels"],
-                r["summaries"], ref["summaries"])]
-            print(f"newsdesk analyze {mode} ({len(r['labels'])} articles): {r['seconds']:.1f} s "
-                  f"({r['articles_per_s']:.2f} art/s), "
-                  f"{r['articles_per_s'] * base_s / args.articles:.2f}x baseline; "
-                  f"topic/stance/summary all equal to fp32 on "
-                  f"{sum(same) / len(same):.3f}; topic agree {agreement(r['labels'], ref['labels']):.3f}, "
-                  f"stance agree {agreement(r['stance_labels'], ref['stance_labels']):.3f}, "
-                  f"summary equal {agreement(r['summaries'], ref['summaries']):.3f}; "
-                  f"RSS {r['peak_rss_mb']:.0f} MB")
+        f, fref = r["full-default"], r["full-ref"]
+        base_s = best("topic")["seconds"] + best("stance")["seconds"] + r["loop-summary"]["seconds"]
+        full_x = f["articles_per_s"] * base_s / args.articles
+        row.update(full_x=full_x, stance_agree=agreement(f["stance_labels"], fref["stance_labels"]),
+                   summary_equal=agreement(f["summaries"], fref["summaries"]),
+                   full_peak=share_of_peak(f), engines=f["engines"])
+        print(f"baseline full analysis: {base_s:.1f} s ({args.articles / base_s:.2f} art/s; "
+              f"{best('topic')['name']}, {best('stance')['name']}, summariser one at a time)")
+        print(f"full default: {f['articles_per_s']:.2f} art/s = {full_x:.2f}x the baseline "
+              f"(fp32 every chunk {fref['articles_per_s'] * base_s / args.articles:.2f}x); "
+              f"engine {f['engines']}; topic agree {agreement(f['labels'], fref['labels']):.4f}, "
+              f"stance agree {row['stance_agree']:.4f}, summaries equal "
+              f"{row['summary_equal']:.4f}; {100 * row['full_peak']:.1f}% of the best matmul peak; "
+              f"RSS {f['peak_rss_mb']:.0f} MB")
+        for name, table in f["tables"].items():
+            print(f"calibration ({name}):\n{table}")
+    line = (f"| {time.strftime('%Y-%m-%d')} | {caps.cpu_model} | {caps.kind} | "
+            f"{peaks['fp32']:.0f} / {peaks['bf16']:.0f} / {peaks['int8']:.0f} | "
+            f"{row['topic_x']:.2f}x | {row.get('full_x', float('nan')):.2f}x | "
+            f"{row['topic_agree']:.4f} / {row.get('stance_agree', float('nan')):.4f} / "
+            f"{row.get('summary_equal', float('nan')):.4f} | {100 * row['peak']:.0f}% | "
+            f"{', '.join(f'{k} {v}' for k, v in row['engines'].items())} | {args.models} |")
+    print("\nrow: " + line)
+    if args.record:
+        path = Path(args.record)
+        text = path.read_text()
+        if MARK not in text:
+            raise SystemExit(f"{path}: no line {MARK!r} to append under")
+        head, tail = text.split(MARK, 1)
+        rows, rest = tail.lstrip("\n").split("\n\n", 1) if "\n\n" in tail else (tail, "")
+        path.write_text(f"{head}{MARK}\n{rows.rstrip()}\n{line}\n\n{rest}")
+        print(f"appended to {path}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def main() -> None:
 
     print(f"fp32 matmul peak (2048^3, best of 3): {matmul_peak('float32'):.1f} GFLOP/s")
 
-    model = analyzer.topic.model
+    model = analyzer.topic.backend.model
     c = model.config
     ids = torch.randint(1000, 2000, (args.batch, args.length))
     mask = torch.ones_like(ids)
@@ -85,11 +85,11 @@ def compare_modes(model, inputs: dict) -> None:
 
     import torch._inductor.config as inductor
 
-    from newsdesk.inference.precision import prepare_model
+    from newsdesk.inference.backend import quantize
 
     base, reference = timed(model, repeats=6, **inputs)
     print(f"eager fp32: {base:.3f} s per forward")
-    quantised = prepare_model(copy.deepcopy(model), "int8")
+    quantised = quantize(copy.deepcopy(model))
     t, _ = timed(quantised, repeats=6, **inputs)
     print(f"eager int8 (dynamic): {t:.3f} s, {base / t:.2f}x fp32")
     for freezing in (False, True):

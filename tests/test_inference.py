@@ -123,7 +123,10 @@ def test_auto_precision_runs_the_mode_it_names(tiny_models):
     """Each predictor reports the concrete mode "auto" chose, and its outputs are that mode's."""
     auto = NewsAnalyzer.from_pretrained(**tiny_models, device="cpu")
     texts = [a["text"] for a in articles(4)]
+    assert all(p.pending for p in auto.models.values())
+    auto.analyze(texts, targets=CLAIM)  # the first real inputs calibrate
     for name, predictor in auto.models.items():
+        assert not predictor.pending
         assert predictor.precision in ("fp32", "bf16", "int8")
         explicit = load_predictor(tiny_models[name], InferenceOptions(
             device="cpu", precision=predictor.precision, max_tokens=predictor.max_tokens))

@@ -66,7 +66,7 @@ def cmd_analyze(args) -> int:
     from newsdesk.inference.job import run_job
 
     # checked before any model loads, so a wrong option fails at once
-    options = InferenceOptions(args.device, args.precision, args.max_tokens).resolved()
+    options = InferenceOptions(args.device, args.precision, args.max_tokens, args.cascade).resolved()
     folders = {name: getattr(args, name) for name in ("topic", "stance", "summary")}
     if args.models:
         for name in folders:
@@ -95,6 +95,42 @@ def cmd_analyze(args) -> int:
     print(f"{result['records']} records ({result['resumed_from']} done before), "
           f"{result['errors']} errors -> {result['errors_file']}; {rate:.1f} articles/s; "
           f"wrote {result['output']}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from newsdesk.data.builders import table
+    from newsdesk.data.prepare import load_prepared
+    from newsdesk.inference.analyzer import recalibrate
+    from newsdesk.inference.calibrate import cache_file, cache_key, folder_fingerprint, load_decision
+    from newsdesk.inference.hardware import detect
+    from newsdesk.models.folder import read_settings
+    from newsdesk.models.loading import check_model_folder
+
+    options = InferenceOptions(args.device).resolved()
+    check_model_folder(Path(args.model_dir))
+    task = read_settings(args.model_dir).task_info
+    if not args.data:
+        key = cache_key(detect(), folder_fingerprint(args.model_dir), task.name, options.device)
+        decision = load_decision(key)
+        if decision is None:
+            raise DataError(f"{args.model_dir}: not calibrated on this machine yet; give --data "
+                            "with articles to calibrate on")
+        print(decision.table())
+        return 0
+    data = Path(args.data)
+    if data.is_dir():
+        ds = load_prepared(data, "dev")
+    elif data.is_file():
+        ds = table(data, record_type=task.record_type)
+    else:
+        raise DataError(f"{data}: no such prepared folder or file")
+    rows = ds.select(range(min(len(ds), args.articles)))
+    items = [{"text": r["text"], "title": r.get("title")} for r in rows]
+    targets = [rows[0]["target"]] if task.pair else None
+    decision = recalibrate(args.model_dir, items, targets, options, sample=args.articles)
+    print(decision.table())
+    print(f"cached in {cache_file()}")
     return 0
 
 
@@ -136,8 +172,11 @@ def add_commands(sub) -> None:
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (the fastest mode that agrees with fp32 here), fp32, bf16, fp16 "
                    "(GPU) or int8 (CPU)")
-    p.add_argument("--max-tokens", type=int, help="padded tokens per batch (default: 4096 on CPU, "
-                   "16384 on CUDA)")
+    p.add_argument("--max-tokens", type=int, help="padded tokens per batch (default: calibrated "
+                   "under --precision auto, else 4096 on CPU and 16384 on CUDA)")
+    p.add_argument("--cascade", type=float, help="topic: read an article's next chunk only while "
+                   "its top probability is below this; 1.0 reads every chunk (default: the "
+                   "folder's setting)")
     p.add_argument("--window", type=int, default=256, help="records analysed together")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier partial output")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -148,6 +187,15 @@ def add_commands(sub) -> None:
     p.add_argument("--cpus-per-actor", type=float, default=1, help="ray: CPUs per actor")
     p.add_argument("--gpus-per-actor", type=float, default=0, help="ray: GPUs per actor")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("calibrate", help="time each precision and token budget of a model folder "
+                       "on this machine, keep the fastest that agrees with fp32, show the table")
+    p.add_argument("model_dir")
+    p.add_argument("--data", help="articles to calibrate on: a prepared folder (its dev split) or a "
+                   "CSV/JSONL/Parquet file; without it, the cached table is shown")
+    p.add_argument("--articles", type=int, default=32, help="articles to time (default 32)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("quickstart", help="prepare, train quick models, evaluate and analyse")
     p.add_argument("--data", help="folder with bbc-news-summary/ and fnc-1/ "

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
 from newsdesk.errors import DataError, NewsdeskError
+from newsdesk.inference import calibrate as calibration
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.predictor import Predictor
@@ -38,6 +39,18 @@ def load_predictor(folder: str | Path, options: InferenceOptions | None = None,
         raise NewsdeskError(f"{folder}: a {settings.task} model folder was given as the {task} "
                             "model")
     return PREDICTORS[settings.kind].from_pretrained(folder, options)
+
+
+def recalibrate(folder: str | Path, items: list[dict], targets: list[str] | None = None,
+                options: InferenceOptions | None = None,
+                sample: int = 32) -> calibration.Decision | None:
+    """Calibrate a folder on this machine anew (ignoring a cached decision) on the first `sample`
+    articles ({"text", "title"?}) and cache the result; None if nothing could be run."""
+    predictor = load_predictor(folder, InferenceOptions.of(options, precision="auto"))
+    predictor.pending = True
+    encoded = predictor.encode(items[:sample]) if predictor.encoding_key else None
+    predictor.settle(items[:sample], encoded, targets, sample)
+    return predictor.decision
 
 
 def as_article(item, where: str = "") -> dict:
@@ -102,7 +115,8 @@ class NewsAnalyzer:
 
         Returns:
             Per article: {"id", "topic": {"label", "scores"}, "stance": {target: {"label",
-            "scores"}}, "summary": str}, with only the parts whose models are loaded.
+            "scores"}}, "summary": str, "engine": {task: "torch:<precision>"}}, with only the
+            parts whose models are loaded.
         """
         single = isinstance(articles, (str, dict)) or is_dataclass(articles)
         items = [as_article(a, f"article {i}: ") for i, a in
@@ -129,12 +143,16 @@ class NewsAnalyzer:
         if not items:
             return []
         results = [{"id": a["id"]} for a in items]
+        engines = {}
         for name, predictor in self.models.items():
             if TASKS[name].pair and not targets:
                 continue  # a stance model with nothing to take a stance towards
             encoded = prepared.encodings.get(predictor.encoding_key)
             for r, out in zip(results, predictor.predict_encoded(items, encoded, targets)):
                 r[name] = out
+            engines[name] = predictor.engine
+        for r in results:
+            r["engine"] = dict(engines)
         return results
 
 

@@ -15,7 +15,6 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from newsdesk.errors import NewsdeskError
 from newsdesk.inference.batching import collate
 from newsdesk.inference.options import InferenceOptions
-from newsdesk.inference.precision import autocast
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
 from newsdesk.models.encoding import Encoded
@@ -32,8 +31,9 @@ class ClassifierPredictor(Predictor):
     settings: ClassifierSettings
 
     def __init__(self, model, tokenizer, settings: ClassifierSettings,
-                 options: InferenceOptions | None = None, lexical: LexicalModel | None = None):
-        super().__init__(model, tokenizer, settings, options)
+                 options: InferenceOptions | None = None, lexical: LexicalModel | None = None,
+                 folder: str | Path | None = None):
+        super().__init__(model, tokenizer, settings, options, folder)
         self.template = Template.of(tokenizer)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.lexical = lexical
@@ -52,7 +52,7 @@ class ClassifierPredictor(Predictor):
         settings = cls.read_folder(folder)
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
         lexical = LexicalModel.load(folder, settings.labels) if settings.lexical != "none" else None
-        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, lexical)
+        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, lexical, folder)
 
     def predict(self, texts: str | list[str], targets: str | list[str] | None = None,
                 titles: list[str | None] | None = None) -> dict | list[dict]:
@@ -70,20 +70,20 @@ class ClassifierPredictor(Predictor):
         texts = [texts] if single else list(texts)
         items = [{"text": t, "title": h} for t, h in zip(texts, titles or [None] * len(texts))]
         encoded = self.encode(items)
-        if self.task.pair:
-            if targets is None:
-                raise NewsdeskError("a stance model needs targets (a claim or headline per text)")
-            targets = [targets] * len(texts) if isinstance(targets, str) else list(targets)
-            if len(targets) != len(texts):
-                raise NewsdeskError(f"{len(targets)} targets for {len(texts)} texts")
-            probs = self.run(*self.stance_features(encoded, targets), len(texts))
-        else:
-            probs = self.topic_probs(encoded, texts, titles)["blend"]
-        out = self.decode(probs)
+        if not self.task.pair:
+            out = self.predict_encoded(items, encoded)
+            return out[0] if single else out
+        if targets is None:
+            raise NewsdeskError("a stance model needs targets (a claim or headline per text)")
+        targets = [targets] * len(texts) if isinstance(targets, str) else list(targets)
+        if len(targets) != len(texts):
+            raise NewsdeskError(f"{len(targets)} targets for {len(texts)} texts")
+        self.settle(items, encoded, targets[:1])
+        out = self.decode(self.run(*self.stance_features(encoded, targets), len(texts)))
         return out[0] if single else out
 
-    def predict_encoded(self, items: list[dict], encoded: list[Encoded],
-                        targets: list[str] | None = None) -> list:
+    def _predict(self, items: list[dict], encoded: list[Encoded],
+                 targets: list[str] | None = None) -> list:
         """Topic: a prediction per article. Stance: {target: prediction} per article."""
         if not self.task.pair:
             probs = self.topic_probs(encoded, [a["text"] for a in items],
@@ -116,18 +116,60 @@ class ClassifierPredictor(Predictor):
         feats = [self.template.single(truncate(e.ids, budget, s.truncation)) for e in encoded]
         return feats, list(range(len(encoded)))
 
+    @property
+    def cascade(self) -> float:
+        """Read further chunks of an article only while its averaged probability is below this
+        (1.0 reads every chunk); `InferenceOptions.cascade`, else the folder's setting."""
+        given = self.options.cascade
+        return self.settings.cascade if given is None else given
+
     def topic_probs(self, encoded: list[Encoded], texts: list[str],
                     titles: list[str | None] | None = None) -> dict[str, torch.Tensor]:
         """Topic probabilities per article: "model" (the transformer's, chunks averaged), "words"
         (the lexical model's, when the folder has one) and "blend" (what is predicted)."""
-        out = {"model": self.run(*self.topic_features(encoded), len(encoded))}
-        out["blend"] = out["model"]
+        out = {}
         if self.lexical is not None:
             out["words"] = torch.from_numpy(
                 self.lexical.predict_proba(article_texts(titles, texts))).float()
-            weight = self.settings.lexical_weight
-            out["blend"] = (1 - weight) * out["model"] + weight * out["words"]
+        feats, owners = self.topic_features(encoded)
+        if self.cascade >= 1.0 or not self.settings.eval_chunks:
+            out["model"] = self.run(feats, owners, len(encoded))
+        else:
+            out["model"] = self.read_while_unsure(feats, owners, len(encoded), out.get("words"))
+        out["blend"] = self.blend(out["model"], out.get("words"))
         return out
+
+    def blend(self, model: torch.Tensor, words: torch.Tensor | None) -> torch.Tensor:
+        if words is None:
+            return model
+        weight = self.settings.lexical_weight
+        return (1 - weight) * model + weight * words
+
+    def read_while_unsure(self, features: list[dict], owners: list[int], n: int,
+                          words: torch.Tensor | None) -> torch.Tensor:
+        """Chunk-averaged probabilities that read each article's chunks in order, stopping once
+        its (blended) top probability reaches `cascade`."""
+        chunks: list[list[int]] = [[] for _ in range(n)]
+        for j, owner in enumerate(owners):
+            chunks[owner].append(j)
+        sums = torch.zeros(n, len(self.labels))
+        counts = torch.zeros(n, 1)
+        active, step = [a for a in range(n) if chunks[a]], 0
+        while active:
+            probs = self.run([features[chunks[a][step]] for a in active], list(range(len(active))),
+                             len(active))
+            index = torch.tensor(active)
+            sums[index] += probs
+            counts[index] += 1
+            step += 1
+            sure = self.blend(sums[index] / counts[index],
+                              None if words is None else words[index]).max(-1).values
+            active = [a for a, p in zip(active, sure.tolist())
+                      if p < self.cascade and step < len(chunks[a])]
+        self.stats["articles"] = self.stats.get("articles", 0) + n
+        self.stats["more_than_one_chunk"] = self.stats.get("more_than_one_chunk", 0) + int(
+            (counts > 1).sum())
+        return sums / counts.clamp(min=1)
 
     def stance_features(self, encoded: list[Encoded], targets: list[str],
                         target_ids: dict[str, list[int]] | None = None
@@ -158,8 +200,7 @@ class ClassifierPredictor(Predictor):
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(f["input_ids"]) for f in features]
         for batch, inputs in self.batches(features, lengths, lambda fs: collate(fs, pad)):
-            with autocast(self.device.type, self.precision):
-                probs = self.model(**inputs).logits.float().softmax(-1).cpu()
+            probs = self.backend(inputs).softmax(-1)
             index = torch.tensor([owners[i] for i in batch])
             sums.index_add_(0, index, probs)
             counts.index_add_(0, index, torch.ones(len(batch), 1))

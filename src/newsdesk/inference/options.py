@@ -28,10 +28,13 @@ class InferenceOptions:
     device: str = "auto"
     """"auto" (cuda, then mps, then cpu) or a torch device such as "cpu", "cuda", "cuda:1"."""
     precision: str = "auto"
-    """"auto" (bf16, else fp16, on GPU; on CPU the mode `inference.precision` picks per task),
-    "fp32", "bf16", "fp16" (GPU) or "int8" (CPU dynamic quantisation)."""
+    """"auto" (the fastest mode that agrees with fp32, calibrated on this machine: see
+    `inference.calibrate`), "fp32", "bf16", "fp16" (GPU) or "int8" (CPU dynamic quantisation)."""
     max_tokens: int | None = None
-    """Padded tokens per batch (None: by device, see DEFAULT_MAX_TOKENS)."""
+    """Padded tokens per batch (None: calibrated under "auto", else by device)."""
+    cascade: float | None = None
+    """Topic: read an article's next chunk only while its averaged top probability is below
+    this; 1.0 reads every chunk (None: the model folder's setting)."""
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -39,6 +42,8 @@ class InferenceOptions:
         if self.max_tokens is not None and (not isinstance(self.max_tokens, int)
                                             or self.max_tokens < 1):
             raise NewsdeskError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
+        if self.cascade is not None and not 0 <= self.cascade <= 1:
+            raise NewsdeskError(f"cascade must be in [0, 1], got {self.cascade!r}")
 
     @classmethod
     def of(cls, options: InferenceOptions | None = None, **changes) -> InferenceOptions:

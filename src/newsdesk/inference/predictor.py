@@ -8,11 +8,14 @@ window on the CPU while the models run this one:
   equal, i.e. models fine-tuned from the same tokenizer);
 - `predict_encoded(items, encoded, targets)` runs the model and returns one result per article,
   of the shape its task's `output` names (see `models.tasks`).
+
+Under `precision="auto"` a predictor runs its first real inputs through a short calibration
+(`inference.calibrate`) unless this machine already has a decision for its folder; `engine`
+names the mode that produced the outputs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -20,9 +23,11 @@ from pathlib import Path
 import torch
 
 from newsdesk.errors import NewsdeskError
+from newsdesk.inference import calibrate as calibration
+from newsdesk.inference.backend import TorchBackend
 from newsdesk.inference.batching import token_budget_batches
+from newsdesk.inference.hardware import detect
 from newsdesk.inference.options import InferenceOptions
-from newsdesk.inference.precision import prepare_model, resolve_precision
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
 from newsdesk.models.folder import Settings, read_settings
 from newsdesk.models.loading import check_model_folder
@@ -34,17 +39,57 @@ class Predictor:
     kinds: tuple[str, ...] = ()  # the folder kinds a subclass loads
 
     def __init__(self, model, tokenizer, settings: Settings,
-                 options: InferenceOptions | None = None):
-        options = InferenceOptions.of(options).resolved()
+                 options: InferenceOptions | None = None, folder: str | Path | None = None):
+        """
+        Args:
+            model, tokenizer, settings: what the folder holds.
+            options: how to run it.
+            folder: where it was loaded from (keys the cached calibration; None: not cached).
+        """
+        self.options = InferenceOptions.of(options).resolved()
         self.settings = settings
         self.task = settings.task_info
-        self.precision = resolve_precision(options.precision, options.device, self.task.name)
-        self.options = dataclasses.replace(options, precision=self.precision)
-        self.device = torch.device(options.device)
-        self.max_tokens = options.token_budget()
-        self.model = prepare_model(model.to(self.device).eval(), self.precision)
+        self.device = torch.device(self.options.device)
+        self.base_model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
+        self.decision: calibration.Decision | None = None
+        self.cache_key = None
+        self.pending = self.options.precision == "auto"  # calibrate on the first real inputs
+        if self.pending and folder is not None:
+            self.cache_key = calibration.cache_key(
+                detect(), calibration.folder_fingerprint(folder), self.task.name, self.options.device)
+            self.decision = calibration.load_decision(self.cache_key)
+        if self.decision is not None:
+            self.pending = False
+            self.use(self.decision.precision, self.decision.max_tokens)
+        else:
+            self.use("fp32" if self.pending else self.options.precision, self.options.token_budget())
+
+    def use(self, precision: str, max_tokens: int) -> None:
+        """Run from now on in `precision` with batches of `max_tokens` padded tokens."""
+        self.precision, self.max_tokens = precision, max_tokens
+        self.backend = TorchBackend(self.base_model, self.device, precision)
+
+    @property
+    def engine(self) -> str:
+        """The backend and precision producing the outputs, e.g. "torch:int8"."""
+        return self.backend.engine
+
+    def settle(self, items: list[dict], encoded: list[Encoded] | None,
+               targets: list[str] | None = None, sample: int = calibration.SAMPLE) -> None:
+        """Under "auto" with no decision yet, calibrate on the first `sample` of these inputs."""
+        if not self.pending:
+            return
+        k = min(len(items), sample)
+        if k == 0 or (self.task.pair and not targets):
+            return
+        sample = (items[:k], None if encoded is None else encoded[:k], (targets or [])[:2])
+        self.decision = calibration.calibrate(self, lambda: self._predict(*sample), k)
+        self.pending = False
+        self.stats = {"real_tokens": 0, "computed_tokens": 0}
+        if self.cache_key is not None:
+            calibration.save_decision(self.cache_key, self.decision)
 
     @classmethod
     def read_folder(cls, folder: str | Path) -> Settings:
@@ -70,9 +115,14 @@ class Predictor:
         return encode_articles(self.tokenizer, [a["text"] for a in items],
                                [a.get("title") for a in items], self.separable)
 
-    def predict_encoded(self, items: list[dict], encoded: list[Encoded],
+    def predict_encoded(self, items: list[dict], encoded: list[Encoded] | None,
                         targets: list[str] | None = None) -> list:
         """One result per article, in input order (see the task's `output`)."""
+        self.settle(items, encoded, targets)
+        return self._predict(items, encoded, targets)
+
+    def _predict(self, items: list[dict], encoded: list[Encoded] | None,
+                 targets: list[str] | None) -> list:
         raise NotImplementedError
 
     def batches(self, items: list, lengths: list[int], collate: Callable[[list], dict]

@@ -43,6 +43,8 @@ def output_schema(analyzer: NewsAnalyzer, targets: list[str] | None) -> pa.Schem
             fields.append((name, pa.struct([(t, prediction(predictor.labels)) for t in targets])))
         elif output == "text":
             fields.append((name, pa.string()))
+    ran = [n for n, p in analyzer.models.items() if p.task.output != "per_target" or targets]
+    fields.append(("engine", pa.struct([(n, pa.string()) for n in ran])))
     fields.append(("error", pa.string()))
     return pa.schema(fields)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+from newsdesk.inference.backend import autocast
 from newsdesk.inference.options import InferenceOptions
-from newsdesk.inference.precision import autocast
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.encoding import Encoded
 from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, pack_windows
@@ -30,8 +30,8 @@ class SummaryPredictor(Predictor):
     settings: ExtractiveSettings | AbstractiveSettings
 
     def __init__(self, model, tokenizer, settings: ExtractiveSettings | AbstractiveSettings,
-                 options: InferenceOptions | None = None):
-        super().__init__(model, tokenizer, settings, options)
+                 options: InferenceOptions | None = None, folder: str | Path | None = None):
+        super().__init__(model, tokenizer, settings, options, folder)
         self.extractive = isinstance(settings, ExtractiveSettings)
         self.template = Template.of(tokenizer) if self.extractive else None
 
@@ -45,7 +45,7 @@ class SummaryPredictor(Predictor):
             model = SentenceScorer.from_pretrained(folder)
         else:
             model = AutoModelForSeq2SeqLM.from_pretrained(folder, **load_kwargs())
-        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options)
+        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, folder)
 
     @property
     def encoding_key(self) -> str | None:
@@ -59,8 +59,8 @@ class SummaryPredictor(Predictor):
         out = self.predict_encoded(items, self.encode(items) if self.extractive else None)
         return out[0] if single else out
 
-    def predict_encoded(self, items: list[dict], encoded: list[Encoded] | None,
-                        targets: list[str] | None = None) -> list[str]:
+    def _predict(self, items: list[dict], encoded: list[Encoded] | None,
+                 targets: list[str] | None = None) -> list[str]:
         """One summary per article."""
         if not self.extractive:
             return self.generate([a["text"] for a in items])
@@ -88,8 +88,7 @@ class SummaryPredictor(Predictor):
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(w.input_ids) for w in windows]
         for batch, inputs in self.batches(windows, lengths, lambda ws: collate_windows(ws, pad)):
-            with autocast(self.device.type, self.precision):
-                out = self.model(**inputs).float().cpu()
+            out = self.backend(inputs)
             for row, i in enumerate(batch):
                 for col, s in enumerate(windows[i].sentences):
                     scores[owners[i]][s] = float(out[row, col])
@@ -102,7 +101,9 @@ class SummaryPredictor(Predictor):
             chunk = texts[start : start + batch_size]
             enc = self.tokenizer(chunk, max_length=self.settings.max_length, truncation=True,
                                  padding=True, return_tensors="pt").to(self.device)
-            ids = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                                      **self.settings.generation_kwargs())
+            with autocast(self.device.type, self.precision):
+                ids = self.backend.model.generate(input_ids=enc["input_ids"],
+                                                  attention_mask=enc["attention_mask"],
+                                                  **self.settings.generation_kwargs())
             out.extend(t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True))
         return [o if t.strip() else "" for o, t in zip(out, texts)]

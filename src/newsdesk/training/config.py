@@ -47,6 +47,9 @@ class ClassifierConfig:
     """Tokens shared by consecutive chunks."""
     max_chunks: int = _C.max_chunks
     """Most chunks per article at evaluation and inference (0 = no limit)."""
+    cascade: float = _C.cascade
+    """Inference reads an article's next chunk only while its averaged top probability is below
+    this (1.0 reads every chunk, as evaluation does)."""
     lexical: str = _C.lexical
     """Topic: "tfidf" also fits a TF-IDF logistic regression on the training articles and
     averages its probabilities with the transformer's (see `models.lexical`); "none" does not."""
@@ -83,8 +86,8 @@ class ClassifierConfig:
     early_stopping_patience: int = 2
     """Epochs without improvement of the primary metric before stopping (0 = off)."""
     precision: str = "auto"
-    """"auto" (bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU), "fp32", "bf16" (GPU or
-    CPU), "fp16" (GPU)."""
+    """"auto" (bf16 on a GPU that has it, else fp16 on GPU; on CPU bf16 where it has AMX or
+    AVX512-BF16, else fp32), "fp32", "bf16" (GPU or CPU), "fp16" (GPU)."""
     seed: int = 13
     """Seed for sampling, initialisation and data order."""
     logging_steps: int = 20
@@ -103,6 +106,8 @@ class ClassifierConfig:
                             "(task: topic, eval_chunks: true)")
         if self.lexical != "none" and not whole:
             raise DataError(f"lexical {self.lexical!r} is for topic models only")
+        if not 0 <= self.cascade <= 1:
+            raise DataError(f"cascade must be in [0, 1], got {self.cascade}")
         if not 0 < self.lexical_weight < 1:
             raise DataError(f"lexical_weight must be in (0, 1), got {self.lexical_weight}")
         if self.max_length < 16:

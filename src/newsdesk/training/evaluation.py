@@ -25,7 +25,7 @@ from newsdesk.training.oracle import oracle_labels
 from newsdesk.training.rouge import lead, lead_ratio, rouge
 from newsdesk.training.splits import median_ratio
 
-REFERENCE = InferenceOptions(precision="fp32")
+REFERENCE = InferenceOptions(precision="fp32", cascade=1.0)  # the whole article, in fp32
 
 
 def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[str] | None = None,

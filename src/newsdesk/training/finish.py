@@ -35,7 +35,7 @@ def training_arguments(config, cls: type[TrainingArguments] = TrainingArguments,
         **changes: recipe-specific arguments (evaluation and saving strategy, ...).
     """
     flags = precision_flags(config.precision)
-    use_cpu = multi_cpu() or flags.pop("use_cpu", False)
+    use_cpu = flags.pop("use_cpu", False) or multi_cpu()
     values = dict(
         output_dir=str(Path(config.output_dir) / CHECKPOINTS),
         num_train_epochs=config.epochs,

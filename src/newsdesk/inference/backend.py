@@ -1,0 +1,55 @@
+"""The backend seam: the one place that knows how a model's forward pass runs.
+
+Predictors hand a backend a batch of tensors and get float scores back; they never see torch
+autocast or quantisation. Precision modes: fp32, bf16/fp16 (autocast) and int8 (dynamic
+quantisation of the linear layers). Which one "auto" runs is decided on the machine
+(`inference.calibrate`). int8 quantises each batch's activations with one scale, so its scores
+also shift slightly with the other articles in the batch; pass precision="fp32" where that matters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import torch
+
+
+class TorchBackend:
+    """Eager PyTorch in one precision mode."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, precision: str):
+        self.device, self.precision = device, precision
+        self.model = quantize(model) if precision == "int8" else model
+
+    @property
+    def engine(self) -> str:
+        return f"{self.name}:{self.precision}"
+
+    def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The model's scores for one batch (logits, or the sentence scorer's scores), as a
+        float tensor on the CPU."""
+        with autocast(self.device.type, self.precision):
+            out = self.model(**inputs)
+        scores = out.logits if hasattr(out, "logits") else out
+        return scores.float().cpu()
+
+
+def quantize(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model` whose linear layers run in int8 (weights per tensor, activations per
+    batch)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch marks the eager quantisation API as deprecated
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def autocast(device: str, precision: str):
+    """A context manager running the forward pass in the mode's dtype."""
+    if precision in ("bf16", "fp16"):
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+    return contextlib.nullcontext()

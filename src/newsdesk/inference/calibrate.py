@@ -1,0 +1,168 @@
+"""Choose the precision and token budget on the machine itself, and remember the choice.
+
+Like cuDNN's benchmark mode: the first time a model folder runs under `precision="auto"` on a
+machine, its first real inputs are run in every candidate precision the hardware can make fast
+(`hardware.candidate_precisions`), each output is checked against fp32 on those same inputs
+(labels for classifiers, the exact summary for summarisers), and the fastest mode that agrees is
+kept; then the token budget is timed the same way. The decision is cached in a small JSON file
+(`$NEWSDESK_CACHE/calibration.json`, default `~/.cache/newsdesk`) keyed by the machine's
+capabilities, the folder's fingerprint, the task and the device, so a changed machine or model
+folder calibrates again. `newsdesk calibrate MODEL_DIR --data ...` shows the table and redoes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from newsdesk.inference.hardware import Capabilities, candidate_precisions, detect
+
+AGREEMENT = {"prediction": 0.995, "per_target": 0.995, "text": 0.99}
+"""Least share of outputs equal to fp32's for a mode to be kept, by the task's output kind."""
+BUDGETS = {"cpu": (2048, 4096, 8192), "cuda": (8192, 16384, 32768), "mps": (4096, 8192)}
+SAMPLE = 32
+"""Articles a calibration runs on (the first of the first real batch)."""
+
+
+@dataclass
+class Decision:
+    """The calibrated choice for one (machine, folder, task, device), and the table behind it."""
+
+    precision: str
+    max_tokens: int
+    rows: list[dict] = field(default_factory=list)
+    """One row per timed run: precision, max_tokens, seconds, agreement, agrees."""
+    machine: str = ""
+    articles: int = 0
+
+    def table(self) -> str:
+        lines = [f"machine: {self.machine}", f"calibrated on {self.articles} articles",
+                 f"{'precision':<10}{'max_tokens':>11}{'seconds':>10}{'agreement':>11}  kept"]
+        for r in self.rows:
+            kept = "<-" if (r["precision"], r["max_tokens"]) == (self.precision, self.max_tokens) \
+                else ("" if r["agrees"] else "differs")
+            lines.append(f"{r['precision']:<10}{r['max_tokens']:>11}{r['seconds']:>10.3f}"
+                         f"{r['agreement']:>11.3f}  {kept}")
+        return "\n".join(lines)
+
+
+def cache_file() -> Path:
+    root = os.environ.get("NEWSDESK_CACHE") or Path.home() / ".cache" / "newsdesk"
+    return Path(root) / "calibration.json"
+
+
+def folder_fingerprint(folder: str | Path) -> str:
+    """Changes when the folder's weights or settings change: the settings files in full, and
+    each weight file's size with a hash of its first and last MiB."""
+    folder = Path(folder)
+    digest = hashlib.sha1()
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".json" and path.name in ("config.json", "newsdesk.json", "lexical.json"):
+            digest.update(path.name.encode() + path.read_bytes())
+        elif path.suffix == ".safetensors":
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                head = f.read(1 << 20)
+                f.seek(max(0, size - (1 << 20)))
+                tail = f.read()
+            digest.update(f"{path.name}:{size}".encode() + head + tail)
+    return digest.hexdigest()[:16]
+
+
+def cache_key(caps: Capabilities, fingerprint: str, task: str, device: str) -> str:
+    return f"{caps.key()}/{fingerprint}/{task}/{device}"
+
+
+def load_decision(key: str) -> Decision | None:
+    path = cache_file()
+    if not path.is_file():
+        return None
+    try:
+        entry = json.loads(path.read_text()).get(key)
+        return Decision(**entry) if entry else None
+    except (json.JSONDecodeError, TypeError):
+        return None  # a damaged cache is recalibrated, not trusted
+
+
+def save_decision(key: str, decision: Decision) -> None:
+    path = cache_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        cached = json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        cached = {}
+    cached[key] = asdict(decision)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(cached, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def labels_of(outputs: list) -> list:
+    """What must agree with fp32: the label of each prediction (each target's, for stance), or
+    the summary text."""
+    flat = []
+    for out in outputs:
+        if isinstance(out, dict) and "label" in out:
+            flat.append(out["label"])
+        elif isinstance(out, dict):
+            flat.extend(p["label"] for _, p in sorted(out.items()))
+        else:
+            flat.append(out)
+    return flat
+
+
+def agreement(reference: list, outputs: list) -> float:
+    ref, got = labels_of(reference), labels_of(outputs)
+    return sum(a == b for a, b in zip(ref, got)) / max(1, len(ref))
+
+
+def calibrate(predictor, run: Callable[[], list], articles: int, caps: Capabilities | None = None,
+              timer: Callable[[], float] = time.perf_counter) -> Decision:
+    """Time `run` (a prediction over real inputs) in each candidate precision, then each token
+    budget of the fastest agreeing one; leave the predictor in the chosen mode.
+
+    Args:
+        predictor: a `Predictor`; its `use(precision, max_tokens)` switches the mode.
+        run: runs the predictor over the calibration inputs and returns its outputs.
+        articles: how many articles `run` covers (recorded).
+        caps: the machine's capabilities (detected when None; tests pass their own).
+        timer: the clock (tests inject one).
+    """
+    caps = caps or detect()
+    device = predictor.device.type
+    needed = AGREEMENT[predictor.task.output]
+    budgets = BUDGETS.get(device, (8192,))
+    default_budget = predictor.options.token_budget()
+    rows, reference = [], None
+
+    def measure(precision: str, max_tokens: int) -> dict:
+        predictor.use(precision, max_tokens)
+        run()  # warm-up: kernels, quantised weights, caches
+        start = timer()
+        outputs = run()
+        seconds = timer() - start
+        nonlocal reference
+        if reference is None:
+            reference = outputs
+        share = agreement(reference, outputs)
+        row = {"precision": precision, "max_tokens": max_tokens, "seconds": round(seconds, 4),
+               "agreement": round(share, 4), "agrees": share >= needed}
+        rows.append(row)
+        return row
+
+    for precision in candidate_precisions(caps, device):  # fp32, the reference, first
+        measure(precision, default_budget)
+    best = min((r for r in rows if r["agrees"]), key=lambda r: r["seconds"])
+    if predictor.options.max_tokens is None:  # a budget the user set is kept
+        for budget in budgets:
+            if budget != default_budget:
+                measure(best["precision"], budget)
+        best = min((r for r in rows if r["agrees"] and r["precision"] == best["precision"]),
+                   key=lambda r: r["seconds"])
+    predictor.use(best["precision"], best["max_tokens"])
+    return Decision(best["precision"], best["max_tokens"], rows, caps.describe(), articles)
