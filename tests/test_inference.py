@@ -201,7 +201,7 @@ def test_job_refuses_other_arguments_and_unknown_output(tmp_path, tiny_models):
     write_input(src, articles(5), bad=False)
     out = tmp_path / "out.jsonl"
     run_job(analyzer, src, out, targets=[CLAIM], progress_bar=False)
-    with pytest.raises(DataError, match="different arguments"):
+    with pytest.raises(DataError, match=r"other inputs, models or settings \(changed: targets\)"):
         run_job(analyzer, src, out, targets=["Another claim"], progress_bar=False)
     other = tmp_path / "other.jsonl"
     other.write_text("{}\n")

@@ -63,7 +63,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_analyze(args) -> int:
     from newsdesk.inference.analyzer import NewsAnalyzer
-    from newsdesk.inference.job import run_job
+    from newsdesk.inference.job import check_job, run_job
 
     # checked before any model loads, so a wrong option fails at once
     options = InferenceOptions(args.device, args.precision, args.max_tokens, args.cascade).resolved()
@@ -88,6 +88,7 @@ def cmd_analyze(args) -> int:
               f"{' -> ' + result['errors_folder'] if result['errors'] else ''}; "
               f"wrote {result['output']}")
         return 0
+    check_job(args.input, args.out)  # before the models load
     analyzer = NewsAnalyzer.from_pretrained(**folders, options=options)
     result = run_job(analyzer, args.input, args.out, targets=targets, window=args.window,
                      overwrite=args.overwrite)

@@ -9,7 +9,6 @@ is lost or duplicated. Bad records go to `OUTPUT.errors.jsonl` with their locati
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -21,37 +20,61 @@ from tqdm.auto import tqdm
 from newsdesk.data.tables import stream_rows, table_format
 from newsdesk.errors import DataError
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
+from newsdesk.inference.jobfiles import OutputLock, check_paths, differences, job_signature
 
 
 class Progress:
-    """The job's resumable state, written atomically after every window."""
+    """The job's resumable state, written atomically before the first window and after every
+    window: the signature of what decides the results, the engines that produced them, and how
+    many records and bytes are complete."""
 
-    def __init__(self, path: Path, signature: str):
+    def __init__(self, path: Path, signature: dict):
         self.path, self.signature = path, signature
         self.records = self.output_bytes = self.error_bytes = self.errors = 0
+        self.engines: dict[str, str] = {}
 
     def load(self) -> bool:
         if not self.path.is_file():
             return False
         state = json.loads(self.path.read_text())
-        if state["signature"] != self.signature:
-            raise DataError(f"{self.path}: an earlier job with different arguments wrote this "
-                            "output; use another --out, or --overwrite to start again")
+        old = state.get("signature")
+        if old != self.signature:
+            changed = differences(old, self.signature) if isinstance(old, dict) else ["all"]
+            raise DataError(f"{self.path}: this output was written by a job with other inputs, "
+                            f"models or settings (changed: {', '.join(changed)}); resuming would "
+                            "mix two kinds of result. Use another --out, or --overwrite to start "
+                            "again")
         self.records, self.output_bytes = state["records"], state["output_bytes"]
         self.error_bytes, self.errors = state["error_bytes"], state["errors"]
+        self.engines = state.get("engines", {})
         return True
 
     def save(self, done: bool = False) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"signature": self.signature, "records": self.records,
-                                   "output_bytes": self.output_bytes, "errors": self.errors,
-                                   "error_bytes": self.error_bytes, "done": done}))
+        tmp.write_text(json.dumps({"signature": self.signature, "engines": self.engines,
+                                   "records": self.records, "output_bytes": self.output_bytes,
+                                   "errors": self.errors, "error_bytes": self.error_bytes,
+                                   "done": done}))
         os.replace(tmp, self.path)
+
+
+def check_job(input_path: str | Path, output_path: str | Path) -> None:
+    """The checks that need no model: the input exists and has a known format, and the output
+    (and its side files) is a JSONL or Parquet path that is not the input."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    if not input_path.is_file():
+        raise DataError(f"{input_path}: no such file")
+    table_format(input_path)
+    if output_path.suffix.lower() not in (".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
+        raise DataError(f"{output_path}: output must be .jsonl or .parquet")
+    side = [output_path.with_name(output_path.name + s)
+            for s in (".errors.jsonl", ".progress.json", ".partial.jsonl", ".lock")]
+    check_paths(input_path, output_path, *side)
 
 
 def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | Path,
             targets: list[str] | None = None, window: int = 256, overwrite: bool = False,
-            progress_bar: bool = True) -> dict:
+            progress_bar: bool = True, errors_path: str | Path | None = None) -> dict:
     """Analyse every record of `input_path` into `output_path` (JSONL), resumably.
 
     Args:
@@ -61,34 +84,43 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
         targets: claims for the stance model.
         window: records read, sorted and analysed together.
         overwrite: discard an earlier partial output instead of resuming it.
+        errors_path: where bad records go (default `OUTPUT.errors.jsonl`).
 
     Returns:
         {"records", "written", "errors", "seconds", "resumed_from"}.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    if not input_path.is_file():
-        raise DataError(f"{input_path}: no such file")
-    table_format(input_path)
+    check_job(input_path, output_path)
+    default_errors = output_path.with_name(output_path.name + ".errors.jsonl")
+    errors_path = Path(errors_path) if errors_path else default_errors
     if output_path.suffix.lower() in (".parquet", ".pq"):
         partial = output_path.with_name(output_path.name + ".partial.jsonl")
-        summary = run_job(analyzer, input_path, partial, targets, window, overwrite, progress_bar)
+        summary = run_job(analyzer, input_path, partial, targets, window, overwrite, progress_bar,
+                          errors_path)
         jsonl_to_parquet(partial, output_path)
         partial.unlink()
+        partial.with_name(partial.name + ".progress.json").unlink(missing_ok=True)
         return {**summary, "output": str(output_path)}
-    if output_path.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
-        raise DataError(f"{output_path}: output must be .jsonl or .parquet")
-    errors_path = output_path.with_name(output_path.name + ".errors.jsonl")
-    signature = hashlib.sha1(json.dumps([str(input_path.resolve()), targets or [],
-                                         sorted(analyzer.keys.items())]).encode()).hexdigest()
-    state = Progress(output_path.with_name(output_path.name + ".progress.json"), signature)
+    with OutputLock(output_path):
+        return _run(analyzer, input_path, output_path, errors_path, targets, window, overwrite,
+                    progress_bar)
+
+
+def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targets, window: int,
+         overwrite: bool, progress_bar: bool) -> dict:
+    state = Progress(output_path.with_name(output_path.name + ".progress.json"),
+                     job_signature(analyzer, input_path, targets))
     if overwrite:
         for p in (output_path, errors_path, state.path):
             p.unlink(missing_ok=True)
-    elif output_path.exists() and not state.load():
+    elif not state.load() and output_path.exists():
         raise DataError(f"{output_path}: exists and is not a resumable newsdesk output; "
                         "use --overwrite or another --out")
+    for name, mode in state.engines.items():  # a resumed job keeps the modes it started with
+        analyzer.models[name].keep_mode(mode["precision"], mode["max_tokens"])
     resumed_from = state.records
     output_path.parent.mkdir(parents=True, exist_ok=True)
+    state.save()  # before any output: a kill in the first window leaves a resumable job
     started = time.perf_counter()
     with open(output_path, "ab") as out, open(errors_path, "ab") as err:
         out.truncate(state.output_bytes)  # drop a window that was cut off mid-way
@@ -121,6 +153,8 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
                 os.fsync(out.fileno())
                 os.fsync(err.fileno())
                 state.records = chunk[-1][0]
+                state.engines = {n: {"precision": m.precision, "max_tokens": m.max_tokens}
+                                 for n, m in analyzer.models.items() if not m.pending}
                 state.output_bytes, state.error_bytes = out.tell(), err.tell()
                 state.errors += len(bad)
                 state.save()

@@ -47,6 +47,7 @@ class Predictor:
             folder: where it was loaded from (keys the cached calibration; None: not cached).
         """
         self.options = InferenceOptions.of(options).resolved()
+        self.folder = folder
         self.settings = settings
         self.task = settings.task_info
         self.device = torch.device(self.options.device)
@@ -70,6 +71,13 @@ class Predictor:
         """Run from now on in `precision` with batches of `max_tokens` padded tokens."""
         self.precision, self.max_tokens = precision, max_tokens
         self.backend = TorchBackend(self.base_model, self.device, precision)
+
+    def keep_mode(self, precision: str, max_tokens: int) -> None:
+        """Under "auto", run in this mode (the one an interrupted job started with) instead of
+        calibrating anew."""
+        if self.options.precision == "auto":
+            self.use(precision, max_tokens)
+            self.pending = False
 
     @property
     def engine(self) -> str:

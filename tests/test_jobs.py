@@ -1,0 +1,176 @@
+"""Batch jobs that never lose, mix or invent records (the job's files, signature and lock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsdesk.cli import main
+from newsdesk.errors import DataError
+from newsdesk.inference import NewsAnalyzer
+from newsdesk.inference.job import run_job
+from newsdesk.inference.jobfiles import OutputLock
+
+from conftest import make_article
+
+CLAIM = "Profit rose at the bank"
+
+
+def write_articles(path: Path, n: int, seed: int = 0) -> list[dict]:
+    import random
+
+    rng = random.Random(seed)
+    topics = ["business", "sport", "tech"]
+    rows = [{"id": f"a{i}", "title": f"Story {i}", "text": make_article(rng, topics[i % 3], 4)}
+            for i in range(n)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+@pytest.fixture
+def analyzer(tiny_models):
+    return NewsAnalyzer.from_pretrained(topic=tiny_models["topic"], device="cpu",
+                                        precision="fp32")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_output_is_never_the_input(tmp_path, analyzer, suffix, capsys):
+    src = tmp_path / f"x{suffix}"
+    if suffix == ".jsonl":
+        write_articles(src, 5)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(write_articles(tmp_path / "rows.jsonl", 5)), src)
+    before = src.read_bytes()
+    for out, overwrite in ((src, True), (src, False), (tmp_path / "sub" / ".." / src.name, True)):
+        with pytest.raises(DataError, match="is the input file"):
+            run_job(analyzer, src, out, overwrite=overwrite, progress_bar=False)
+    link = tmp_path / f"link{suffix}"
+    os.link(src, link)
+    with pytest.raises(DataError, match="is the input file"):
+        run_job(analyzer, src, link, overwrite=True, progress_bar=False)
+    assert main(["analyze", str(src), "--out", str(src), "--overwrite", "--topic",
+                 str(tmp_path / "no-model")]) == 2  # refused before any model loads
+    assert "is the input file" in capsys.readouterr().err
+    assert src.read_bytes() == before
+
+
+def test_resume_refuses_other_models_precision_or_input(tmp_path, tiny_models, analyzer):
+    src = tmp_path / "in.jsonl"
+    write_articles(src, 12)
+    out = tmp_path / "out.jsonl"
+    calls = {"n": 0}
+    real = analyzer.run
+
+    def killed(prepared, targets=None):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(prepared, targets)
+
+    analyzer.run = killed
+    with pytest.raises(KeyboardInterrupt):
+        run_job(analyzer, src, out, window=4, progress_bar=False)
+    analyzer.run = real
+    partial = out.read_bytes()
+    retrained = tmp_path / "retrained"
+    shutil.copytree(tiny_models["topic"], retrained)
+    (retrained / "model.safetensors").write_bytes(
+        (tiny_models["stance"] / "model.safetensors").read_bytes()[:64]
+        + (retrained / "model.safetensors").read_bytes()[64:])
+    cases = {
+        "models.topic.folder": NewsAnalyzer.from_pretrained(topic=retrained, device="cpu",
+                                                            precision="fp32"),
+        "models.topic.options.precision": NewsAnalyzer.from_pretrained(
+            topic=tiny_models["topic"], device="cpu", precision="int8"),
+    }
+    for changed, other in cases.items():
+        with pytest.raises(DataError, match=rf"changed: [^)]*{changed}"):
+            run_job(other, src, out, window=4, progress_bar=False)
+    lines = src.read_text().splitlines()
+    src.write_text("\n".join(lines[::-1]) + "\n")  # same path, rows reordered
+    with pytest.raises(DataError, match=r"changed: input\.\S*"):
+        run_job(analyzer, src, out, window=4, progress_bar=False)
+    assert out.read_bytes() == partial  # refused before writing anything
+
+
+def test_resume_from_a_kill_in_the_first_window(tmp_path, analyzer):
+    src = tmp_path / "in.jsonl"
+    write_articles(src, 10)
+    whole = tmp_path / "whole.jsonl"
+    run_job(analyzer, src, whole, window=4, progress_bar=False)
+    out = tmp_path / "out.jsonl"
+    real = analyzer.run
+
+    def killed(prepared, targets=None):
+        with open(out, "ab") as f:
+            f.write(b'{"position": 1, "half a rec')  # killed while writing the first window
+        raise KeyboardInterrupt
+
+    analyzer.run = killed
+    with pytest.raises(KeyboardInterrupt):
+        run_job(analyzer, src, out, window=4, progress_bar=False)
+    analyzer.run = real
+    result = run_job(analyzer, src, out, window=4, progress_bar=False)
+    assert result["resumed_from"] == 0
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_a_second_job_on_the_same_output_stops_at_once(tmp_path, tiny_models):
+    src = tmp_path / "in.jsonl"
+    write_articles(src, 20)
+    out = tmp_path / "out.jsonl"
+    args = ["analyze", str(src), "--out", str(out), "--topic", str(tiny_models["topic"]),
+            "--window", "2", "--precision", "fp32", "--device", "cpu"]
+    # another process holds the output (as a running job does) until it is killed
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; "
+        "from newsdesk.inference.jobfiles import OutputLock; "
+        "lock = OutputLock(Path(sys.argv[1])).__enter__(); print('held', flush=True); "
+        "time.sleep(300)"), str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = subprocess.run([sys.executable, "-m", "newsdesk", *args], capture_output=True,
+                                text=True, env={**os.environ})
+        assert second.returncode == 2
+        assert f"another job (pid {holder.pid}) is writing this output" in second.stderr
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder was killed: its lock is stale, so the job takes it over and completes
+    assert main(args) == 0
+    written = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [w["id"] for w in written] == [f"a{i}" for i in range(20)]
+    assert not out.with_name(out.name + ".lock").exists()
+
+
+def test_stale_lock_is_taken_over(tmp_path):
+    out = tmp_path / "out.jsonl"
+    lock = out.with_name(out.name + ".lock")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(json.dumps({"pid": dead.pid}))
+    with OutputLock(out):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+
+
+def test_parquet_errors_file_sits_beside_the_output(tmp_path, analyzer):
+    src = tmp_path / "in.jsonl"
+    write_articles(src, 3)
+    with open(src, "a") as f:
+        f.write('{"id": "empty", "text": ""}\n')
+    result = run_job(analyzer, src, tmp_path / "x.parquet", progress_bar=False)
+    assert result["errors"] == 1
+    assert (tmp_path / "x.parquet.errors.jsonl").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "x.parquet",
+                                                          "x.parquet.errors.jsonl"]
