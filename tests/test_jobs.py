@@ -174,3 +174,62 @@ def test_parquet_errors_file_sits_beside_the_output(tmp_path, analyzer):
     assert (tmp_path / "x.parquet.errors.jsonl").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "x.parquet",
                                                           "x.parquet.errors.jsonl"]
+
+
+def test_csv_with_a_byte_order_mark(tmp_path, analyzer):
+    rows = write_articles(tmp_path / "rows.jsonl", 3)
+    for first in ("text", "id"):
+        cols = [first] + [c for c in ("id", "text") if c != first]
+        body = "".join(",".join(f'"{r[c]}"' for c in cols) + "\n" for r in rows)
+        src = tmp_path / f"bom-{first}.csv"
+        src.write_bytes("\ufeff".encode() + (",".join(cols) + "\n" + body).encode())
+        out = tmp_path / f"bom-{first}.jsonl"
+        result = run_job(analyzer, src, out, progress_bar=False)
+        written = [json.loads(x) for x in out.read_text().splitlines()]
+        assert result["errors"] == 0 and [w["id"] for w in written] == ["a0", "a1", "a2"]
+
+
+def test_ids_are_strings_and_missing_ones_cannot_collide(tmp_path, analyzer):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "2", "text": "Profit rose at the bank."},
+        {"text": "The team won the match."},             # line 2: no id
+        {"id": 7, "text": "The phone maker sold chips."},
+        {"id": {"a": 1}, "text": "A dict is not an id."}]))
+    run_job(analyzer, src, tmp_path / "out.parquet", progress_bar=False)
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [r["id"] for r in rows] == ["2", "line:2", "7"]
+    assert [r["id_generated"] for r in rows] == [False, True, False]
+    errors = (tmp_path / "out.parquet.errors.jsonl").read_text()
+    assert "'id' should be text or a whole number, found dict" in errors
+
+
+def test_csv_without_a_text_column_is_one_error(tmp_path, analyzer, capsys, tiny_models):
+    src = tmp_path / "in.csv"
+    src.write_text("id,body\n1,Profit rose.\n2,The team won.\n")
+    with pytest.raises(DataError, match=r"missing column\(s\) \['text'\]; found \['id', 'body'\]"):
+        run_job(analyzer, src, tmp_path / "out.jsonl", progress_bar=False)
+    assert not (tmp_path / "out.jsonl.errors.jsonl").read_text()
+
+
+def test_content_free_text_goes_to_the_errors_file(tmp_path, analyzer):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "zw", "text": "\u200b\u200c\u2060\ufeff"}, {"id": "ctl", "text": "\x00\x07\x1b \n"},
+        {"id": "ok", "text": "Profit rose at the bank."}]))
+    result = run_job(analyzer, src, tmp_path / "out.jsonl", progress_bar=False)
+    assert result["errors"] == 2
+    written = [json.loads(x)["id"] for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert written == ["ok"]
+
+
+def test_a_summary_never_returns_an_unpunctuated_article_whole(tiny_models):
+    from newsdesk.inference import SummaryPredictor
+
+    predictor = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu",
+                                                 precision="fp32")
+    words = ("profit market bank shares team match phone chips " * 2500).split()
+    summary = predictor.summarize(" ".join(words))
+    assert 0 < len(summary.split()) <= round(predictor.settings.ratio * len(words))

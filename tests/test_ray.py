@@ -60,7 +60,8 @@ def test_ray_results_equal_single_process(tmp_path, tiny_models, local_ray):
 
     errors = [json.loads(line) for f in sorted((tmp_path / "out.parquet.errors.jsonl").iterdir())
               for line in f.read_text().splitlines()]
-    assert errors == [{"id": "bad", "error": "'text' is only whitespace"}]
+    assert [e["id"] for e in errors] == ["bad"]
+    assert errors[0]["error"].startswith("'text' has no visible characters")
 
 
 def test_callable_class_keeps_bad_records_in_place(tiny_models):

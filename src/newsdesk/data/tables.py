@@ -46,19 +46,20 @@ def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterat
         yield where, row
 
 
-def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback: bool = False
-                ) -> Iterator[tuple[int, str, dict | str]]:
+def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback: bool = False,
+                wanted: list[str] | None = None) -> Iterator[tuple[int, str, dict | str]]:
     """Stream (row number, location, row dict or error message) for every row, in constant memory.
 
     A bad row (invalid JSON, not an object, wrong number of CSV fields, bytes that are not UTF-8
     unless `fallback`) comes back as its error message, so a batch job can log it and go on.
-    Blank JSONL lines are skipped.
+    Blank JSONL lines are skipped; a byte-order mark is not part of the first column's name.
+    A CSV or Parquet file without the `wanted` columns is one DataError naming them.
     """
     path = Path(path)
     fmt = table_format(path)
     _must_exist(path)
     if fmt == "parquet":
-        yield from _parquet_rows(path)
+        yield from _parquet_rows(path, wanted)
         return
     with open(path, "rb") as raw:
         if fmt == "jsonl":
@@ -67,8 +68,9 @@ def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback
                 if line.strip():
                     yield number, where, _json_object(line, where, report, fallback)
             return
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-        for number, (line, row) in enumerate(csv_rows(path, text, strict=False), start=1):
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        for number, (line, row) in enumerate(csv_rows(path, text, strict=False, wanted=wanted),
+                                             start=1):
             where = f"{path}, line {line}"
             if isinstance(row, dict) and any("\udc80" <= ch <= "\udcff" for v in row.values()
                                              for ch in v):
@@ -119,13 +121,17 @@ def _json_object(line: bytes, where: str, report: CleaningReport | None, fallbac
     return row if isinstance(row, dict) else f"expected a JSON object, found {type(row).__name__}"
 
 
-def _parquet_rows(path: Path) -> Iterator[tuple[int, str, dict]]:
+def _parquet_rows(path: Path, wanted: list[str] | None = None) -> Iterator[tuple[int, str, dict]]:
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
     except Exception as e:  # pyarrow raises several types for a corrupt file
         raise DataError(f"{path}: cannot read as Parquet ({e})") from e
+    names = pf.schema_arrow.names
+    missing = [c for c in wanted or [] if c not in names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {names}, wanted {wanted}")
     number = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():

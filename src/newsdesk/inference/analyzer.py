@@ -7,6 +7,7 @@ the predictor interface (`encode`, `predict_encoded`), whatever the task or fold
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
@@ -53,8 +54,13 @@ def recalibrate(folder: str | Path, items: list[dict], targets: list[str] | None
     return predictor.decision
 
 
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\s]+")
+"""Control, zero-width and space characters: text made only of these has nothing to analyse."""
+
+
 def as_article(item, where: str = "") -> dict:
-    """Normalise a string, dict or article record to {"id", "title", "text"}."""
+    """Normalise a string, dict or article record to {"id", "title", "text"}; ids become
+    strings (a missing one stays None)."""
     if isinstance(item, str):
         item = {"text": item}
     elif is_dataclass(item):
@@ -63,12 +69,18 @@ def as_article(item, where: str = "") -> dict:
         raise DataError(f"{where}article must be a string, a dict or an Article, found "
                         f"{type(item).__name__}")
     text, title = item.get("text"), item.get("title")
-    if not isinstance(text, str) or not text.strip():
-        raise DataError(f"{where}missing or empty 'text'" if not isinstance(text, str) or not text
-                        else f"{where}'text' is only whitespace")
+    if not isinstance(text, str) or not text:
+        raise DataError(f"{where}missing or empty 'text'")
+    if not INVISIBLE.sub("", text):
+        raise DataError(f"{where}'text' has no visible characters (only whitespace, control or "
+                        "zero-width characters)")
     if title is not None and not isinstance(title, str):
         raise DataError(f"{where}'title' should be text, found {type(title).__name__}")
-    return {"id": item.get("id"), "title": title, "text": text}
+    ident = item.get("id")
+    if ident is not None and (isinstance(ident, bool) or not isinstance(ident, (str, int))):
+        raise DataError(f"{where}'id' should be text or a whole number, found "
+                        f"{type(ident).__name__}")
+    return {"id": None if ident is None else str(ident), "title": title, "text": text}
 
 
 class NewsAnalyzer:

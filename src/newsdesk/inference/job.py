@@ -127,7 +127,7 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
         err.truncate(state.error_bytes)
         bar = tqdm(disable=not progress_bar, unit=" articles", initial=state.records,
                    desc="analyze", dynamic_ncols=True)
-        records = (r for r in stream_rows(input_path) if r[0] > state.records)
+        records = (r for r in stream_rows(input_path, wanted=["text"]) if r[0] > state.records)
 
         def next_window():  # read, check and tokenise; runs while the models run the last one
             chunk = _take(records, window)
@@ -143,8 +143,10 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
                 future = reader.submit(next_window)
                 results = analyzer.run(prepared, targets) if good else []
                 for (position, article), result in zip(good, results):
-                    result = {"position": position, **result}
-                    result["id"] = article["id"] if article["id"] is not None else str(position)
+                    # a missing id gets a fallback no real id can collide with, marked as such
+                    generated = article["id"] is None
+                    result = {"position": position, **result, "id_generated": generated,
+                              "id": f"line:{position}" if generated else article["id"]}
                     out.write((json.dumps(result, ensure_ascii=False) + "\n").encode())
                 for record in bad:
                     err.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
@@ -179,7 +181,8 @@ def jsonl_to_parquet(src: Path, dst: Path, batch: int = 5000) -> None:
                 rows = [json.loads(line) for _, line in zip(range(batch), f)]
                 if not rows:
                     break
-                table = pa.Table.from_pylist(rows)
+                keys = list(dict.fromkeys(k for r in rows for k in r))  # every key, not the first row's
+                table = pa.Table.from_pydict({k: [r.get(k) for r in rows] for k in keys})
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table.cast(writer.schema))
@@ -209,6 +212,7 @@ def _validate(chunk) -> tuple[list, list]:
         try:
             good.append((position, as_article(row)))
         except DataError as e:
+            ident = row.get("id")
             bad.append({"position": position, "where": where, "error": str(e),
-                        "id": row.get("id") if isinstance(row.get("id"), (str, int)) else None})
+                        "id": str(ident) if isinstance(ident, (str, int)) else None})
     return good, bad

@@ -20,7 +20,7 @@ from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, 
 from newsdesk.models.folder import AbstractiveSettings, ExtractiveSettings
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import load_kwargs
-from newsdesk.models.selection import select_sentences
+from newsdesk.models.selection import select_sentences, summary_text
 
 
 class SummaryPredictor(Predictor):
@@ -64,7 +64,7 @@ class SummaryPredictor(Predictor):
         """One summary per article."""
         if not self.extractive:
             return self.generate([a["text"] for a in items])
-        return [" ".join(s[i] for i in chosen) for s, chosen in self.extract_encoded(encoded)]
+        return [summary_text(s, chosen, self.settings) for s, chosen in self.extract_encoded(encoded)]
 
     def extract(self, texts: list[str]) -> list[tuple[list[str], list[int]]]:
         """(sentences, chosen indices) per article."""

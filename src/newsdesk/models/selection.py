@@ -59,8 +59,33 @@ def select_sentences(sentences: list[str], scores: list[float], settings) -> lis
                 seen |= grams
     if settings.budget == "sentences":
         return sorted([i for i in order if i not in blocked][: settings.sentences])
+    return within_budget(sentences, order, budget_words(sentences, settings), skip=blocked)
+
+
+def budget_words(sentences: list[str], settings) -> int | None:
+    """The summary's length budget in words (None for a budget in sentences)."""
+    if settings.budget == "sentences":
+        return None
     if settings.budget == "words":
-        words = settings.words
-    else:
-        words = max(1, round(settings.ratio * sum(map(word_count, sentences))))
-    return within_budget(sentences, order, words, skip=blocked)
+        return settings.words
+    return max(1, round(settings.ratio * sum(map(word_count, sentences))))
+
+
+LONGEST_SENTENCE = 80
+"""Words beyond which a "sentence" is text the splitter found no boundary in."""
+
+
+def summary_text(sentences: list[str], chosen: list[int], settings) -> str:
+    """The chosen sentences, joined. A "sentence" longer than both the word budget and
+    LONGEST_SENTENCE words (text without sentence boundaries) is cut to the budget, so an
+    unpunctuated article never comes back whole as its own summary; a real one-sentence article
+    is its own summary."""
+    words = budget_words(sentences, settings)
+
+    def fit(sentence: str) -> str:
+        n = word_count(sentence)
+        if words is None or n <= max(words, LONGEST_SENTENCE):
+            return sentence
+        return " ".join(sentence.split()[: max(words, 1)])
+
+    return " ".join(fit(sentences[i]) for i in chosen)
