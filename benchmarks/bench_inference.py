@@ -4,7 +4,7 @@ On real BBC dev articles, with the same trained models, in one run, each configu
 own child process (so peak RSS is per configuration):
 - anchor: `pipeline("text-classification")` on the topic model, truncation at the model's max
   length, at its best batch size among 1, 8, 16 and 32 (users pass `batch_size`);
-- newsdesk topic with default settings (precision "auto", calibrated here on the first 32
+- newsdesk topic with default settings (precision "auto", calibrated here on the first 128
   articles, and the folder's cascade), and newsdesk fp32 reading every chunk (the reference
   the default's labels are checked against);
 - full analysis (topic + stance towards one claim + summary): pipelines for topic and stance at
@@ -31,7 +31,7 @@ from pathlib import Path
 
 CLAIM = "The government plans to raise taxes"
 BATCHES = (1, 8, 16, 32)
-CALIBRATION = 32
+CALIBRATION = 128
 MARK = "<!-- bench_inference rows: one per run, newest last -->"
 
 
@@ -167,6 +167,7 @@ def main() -> None:
     p.add_argument("--articles", type=int, default=282)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--record", help="append this run's row to this RESULTS.md")
+    p.add_argument("--topic-only", action="store_true", help="skip the full analysis")
     args = p.parse_args()
     models = find_models(Path(args.models))
     if "topic" not in models:
@@ -200,7 +201,7 @@ def main() -> None:
                           "kind": "newsdesk-topic", "options": whole_fp32})
     r["topic-default"] = run({**base, "name": "newsdesk topic, defaults",
                               "kind": "newsdesk-topic"})
-    full = {"topic", "stance", "summary"} <= set(models)
+    full = {"topic", "stance", "summary"} <= set(models) and not args.topic_only
     if full:
         print("full analysis (topic + stance towards one claim + summary)")
         for b in BATCHES:
@@ -265,8 +266,11 @@ def main() -> None:
         if MARK not in text:
             raise SystemExit(f"{path}: no line {MARK!r} to append under")
         head, tail = text.split(MARK, 1)
-        rows, rest = tail.lstrip("\n").split("\n\n", 1) if "\n\n" in tail else (tail, "")
-        path.write_text(f"{head}{MARK}\n{rows.rstrip()}\n{line}\n\n{rest}")
+        lines = tail.split("\n")  # [rest of the mark's line, rows..., the text after them]
+        end = 1
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        path.write_text("\n".join([head + MARK + lines[0], *lines[1:end], line, *lines[end:]]))
         print(f"appended to {path}")
 
 

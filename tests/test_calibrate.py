@@ -60,8 +60,8 @@ def tiny_run(predictor, disagree: str | None = None):
     items = [{"text": t, "title": None} for t in TEXTS]
     encoded = predictor.encode(items)
 
-    def run():
-        out = predictor._predict(items, encoded, None)
+    def run(n=None):
+        out = predictor._predict(items[:n], encoded[:n], None)
         if predictor.precision == disagree:  # a mode that changes labels
             out = [{**o, "label": "flipped"} for o in out]
         return out

@@ -208,3 +208,33 @@ def test_real_corpora_prepare_without_leaks(tmp_path: Path):
     assert not set(train["group"]) & set(dev["group"])
     assert not set(train["text"]) & set(dev["text"])
     assert set(dev["label"]) == {"agree", "disagree", "discuss", "unrelated"}
+
+
+def test_prepare_table_refuses_missing_labels_unless_unlabelled(tmp_path: Path, capsys):
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": f"Story number {i} here."}) + "\n"
+                            for i in range(20)))
+    with pytest.raises(DataError, match=r"no labels \(column 'topic' is missing"):
+        prepare("table", path, tmp_path / "p")
+    assert main(["data", "prepare", "table", str(path), "--out", str(tmp_path / "q")]) == 2
+    assert "--unlabelled" in capsys.readouterr().err
+    manifest = prepare("table", path, tmp_path / "p", unlabelled=True)
+    assert manifest["splits"]["train"]["labels"] == {None: manifest["splits"]["train"]["total"]}
+
+
+def test_prepare_warns_when_a_dev_label_is_absent_from_train(tmp_path: Path, monkeypatch,
+                                                             caplog):
+    import importlib
+
+    preparing = importlib.import_module("newsdesk.data.prepare")  # the module, not the function
+
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": f"Story {i}.",
+                                        "topic": "rare" if i == 9 else "common"}) + "\n"
+                            for i in range(10)))
+    monkeypatch.setattr(preparing, "split_indices",
+                        lambda labels, groups, fractions, seed: {"train": list(range(8)),
+                                                                 "dev": [8, 9]})
+    with caplog.at_level("WARNING", logger="newsdesk"):
+        prepare("table", path, tmp_path / "p")
+    assert "label(s) ['rare'] are in the dev split but not in train" in caplog.text

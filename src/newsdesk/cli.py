@@ -26,7 +26,7 @@ def cmd_prepare(args) -> int:
     manifest = prepare(
         args.source, args.src, args.out, dev=args.dev, test=args.test, seed=args.seed,
         columns=_parse_mapping(args.columns), record_type=args.record_type,
-        labels=args.labels.split(",") if args.labels else None,
+        labels=args.labels.split(",") if args.labels else None, unlabelled=args.unlabelled,
     )
     for name, c in manifest["splits"].items():
         print(f"{name:>5}: {c['total']:>6}  {json.dumps(c['labels'])}")
@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the former name)")
     p.add_argument("--columns", help="table only: standard=yours pairs, e.g. text=body,topic=section")
     p.add_argument("--labels", help="table only: comma-separated list of accepted labels")
+    p.add_argument("--unlabelled", action="store_true",
+                   help="table only: the records have no labels (otherwise that is an error)")
     p.set_defaults(func=cmd_prepare)
 
     from newsdesk import cli_models

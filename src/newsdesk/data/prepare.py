@@ -8,6 +8,7 @@ cleaning repaired or dropped.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,8 @@ from newsdesk.data import builders
 from newsdesk.data.clean import CleaningReport, sha256_file
 from newsdesk.data.records import DataError, columns_of, label_column
 from newsdesk.data.splits import split_indices
+
+log = logging.getLogger("newsdesk")
 
 MANIFEST = "manifest.json"
 SOURCES = ("bbc", "fnc1", "table")
@@ -33,6 +36,7 @@ def prepare(
     columns: dict[str, str] | None = None,
     record_type: str = "article",
     labels: list[str] | None = None,
+    unlabelled: bool = False,
 ) -> dict:
     """Build a corpus from `src`, split it and write the prepared folder `out`.
 
@@ -43,6 +47,8 @@ def prepare(
         dev, test: held-out fractions (test 0 means no test split).
         seed: split seed.
         columns, record_type, labels: passed to the `table` builder.
+        unlabelled: accept a table with no label at all (otherwise a missing label column is an
+            error, not a folder of null labels).
 
     Returns:
         The manifest written to `out/manifest.json`.
@@ -60,9 +66,19 @@ def prepare(
         raise DataError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
     record_type = ds.info.description
     label_col = label_column(record_type)
+    if source == "table" and not unlabelled and all(v is None for v in ds[label_col]):
+        wanted = (columns or {}).get(label_col, label_col)
+        raise DataError(f"{src}: no labels (column {wanted!r} is missing or empty in every "
+                        f"record); map yours with --columns {label_col}=..., or pass "
+                        "--unlabelled to prepare unlabelled data")
     group_col = "group" if record_type == "stance" else None
     fractions = {"dev": dev, **({"test": test} if test else {})}
-    splits = split_indices(ds[label_col], ds[group_col] if group_col else None, fractions, seed)
+    try:
+        splits = split_indices(ds[label_col], ds[group_col] if group_col else None, fractions, seed)
+    except ValueError as e:  # scikit-learn's refusals (a label too rare to stratify, ...)
+        if isinstance(e, DataError):
+            raise
+        raise DataError(f"{src}: cannot split {len(ds)} records by {label_col!r} ({e})") from e
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -72,6 +88,12 @@ def prepare(
         _write_jsonl(out / f"{name}.jsonl", part)
         counts[name] = {"total": len(part), "labels": dict(sorted(Counter(part[label_col]).items(),
                                                                    key=lambda kv: str(kv[0])))}
+    trained = set(counts["train"]["labels"])
+    for name, c in counts.items():
+        absent = sorted(str(k) for k in set(c["labels"]) - trained if k is not None)
+        if name != "train" and absent:
+            log.warning("%s: label(s) %s are in the %s split but not in train; a model trained "
+                        "on this folder cannot predict them", out, absent, name)
     manifest = {
         "record_type": record_type,
         "source": source,

@@ -92,8 +92,13 @@ class Predictor:
         k = min(len(items), sample)
         if k == 0 or (self.task.pair and not targets):
             return
-        sample = (items[:k], None if encoded is None else encoded[:k], (targets or [])[:2])
-        self.decision = calibration.calibrate(self, lambda: self._predict(*sample), k)
+        targets = (targets or [])[:2]
+
+        def run(n: int | None) -> list:
+            n = n or k
+            return self._predict(items[:n], None if encoded is None else encoded[:n], targets)
+
+        self.decision = calibration.calibrate(self, run, k)
         self.pending = False
         self.stats = {"real_tokens": 0, "computed_tokens": 0}
         if self.cache_key is not None:
