@@ -204,10 +204,10 @@ def main() -> None:
            {"id": "zw", "text": "\u200b\u200c\ufeff"}, {"id": "ctl", "text": "\x00\x07 \n"},
            dict(rows[3])]
     odd[0].pop("id")
-    path = tmp / "odd.jsonl"
+    path = tmp / "odd-input.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in odd))
     for suffix in (".jsonl", ".parquet"):
-        o = tmp / f"odd{suffix}"
+        o = tmp / f"odd-output{suffix}"
         r = analyze(str(path), "--out", str(o), *model)
         res = check(f"odd ids and empty text -> {suffix}", odd, o, r.returncode)
         ids = [w["id"] for w in lines(o)]

@@ -78,6 +78,29 @@ def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback
             yield number, where, row
 
 
+def check_columns(path: str | Path, wanted: list[str]) -> None:
+    """A CSV's header or a Parquet file's schema holds the `wanted` columns (JSONL rows are
+    checked one by one as they are read); one DataError naming the missing ones otherwise."""
+    path = Path(path)
+    fmt = table_format(path)
+    _must_exist(path)
+    if fmt == "jsonl":
+        return
+    if fmt == "csv":
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            found = next(csv.reader(f), [])
+    else:
+        import pyarrow.parquet as pq
+
+        try:
+            found = pq.ParquetFile(path).schema_arrow.names
+        except Exception as e:  # pyarrow raises several types for a corrupt file
+            raise DataError(f"{path}: cannot read as Parquet ({e})") from e
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {found}, wanted {wanted}")
+
+
 def _must_exist(path: Path) -> None:
     if not path.is_file():
         raise DataError(f"{path}: no such file")

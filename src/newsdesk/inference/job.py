@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from newsdesk.data.tables import stream_rows, table_format
+from newsdesk.data.tables import check_columns, stream_rows
 from newsdesk.errors import DataError
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
 from newsdesk.inference.jobfiles import OutputLock, check_paths, differences, job_signature
@@ -64,12 +64,15 @@ def check_job(input_path: str | Path, output_path: str | Path) -> None:
     input_path, output_path = Path(input_path), Path(output_path)
     if not input_path.is_file():
         raise DataError(f"{input_path}: no such file")
-    table_format(input_path)
+    check_columns(input_path, ["text"])
     if output_path.suffix.lower() not in (".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
         raise DataError(f"{output_path}: output must be .jsonl or .parquet")
     side = [output_path.with_name(output_path.name + s)
             for s in (".errors.jsonl", ".progress.json", ".partial.jsonl", ".lock")]
     check_paths(input_path, output_path, *side)
+    partial = output_path.with_name(output_path.name + ".partial.jsonl")
+    for held in (output_path, partial):
+        OutputLock(held).check()
 
 
 def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | Path,

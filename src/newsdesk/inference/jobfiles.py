@@ -69,6 +69,13 @@ class OutputLock:
     def __init__(self, output_path: Path):
         self.path = output_path.with_name(output_path.name + ".lock")
 
+    def check(self) -> None:
+        """Refuse at once if a running job holds the output (before any model loads)."""
+        pid = self._owner()
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            raise DataError(f"{self.path}: another job (pid {pid}) is writing this output; "
+                            "wait for it or use another --out")
+
     def __enter__(self) -> OutputLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(2):
