@@ -233,3 +233,31 @@ def test_a_summary_never_returns_an_unpunctuated_article_whole(tiny_models):
     words = ("profit market bank shares team match phone chips " * 2500).split()
     summary = predictor.summarize(" ".join(words))
     assert 0 < len(summary.split()) <= round(predictor.settings.ratio * len(words))
+
+
+def test_resume_after_a_kill_between_the_output_write_and_the_progress_save(
+        tmp_path, analyzer, monkeypatch):
+    import newsdesk.inference.job as job
+
+    src = tmp_path / "in.jsonl"
+    write_articles(src, 12)
+    whole = tmp_path / "whole.jsonl"
+    run_job(analyzer, src, whole, window=4, progress_bar=False)
+    out = tmp_path / "out.jsonl"
+    real_save = job.Progress.save
+    saves = {"n": 0}
+
+    def killed_before_save(self, done=False):
+        saves["n"] += 1
+        if saves["n"] == 3:  # the second window is written and flushed, its progress is not
+            raise KeyboardInterrupt
+        real_save(self, done)
+
+    with monkeypatch.context() as m:
+        m.setattr(job.Progress, "save", killed_before_save)
+        with pytest.raises(KeyboardInterrupt):
+            run_job(analyzer, src, out, window=4, progress_bar=False)
+    assert len(out.read_text().splitlines()) == 8  # two windows on disk, one recorded
+    result = run_job(analyzer, src, out, window=4, progress_bar=False)
+    assert result["resumed_from"] == 4
+    assert out.read_bytes() == whole.read_bytes()
