@@ -58,6 +58,21 @@ INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u2060-\u2
 """Control, zero-width and space characters: text made only of these has nothing to analyse."""
 
 
+def rows_of(articles) -> list:
+    """The records of a collection of articles: a table (pandas DataFrame, pyarrow Table,
+    `datasets.Dataset`) gives its rows as dicts, never its column names; a list or other
+    iterable gives its items."""
+    kind = type(articles).__name__
+    if hasattr(articles, "to_dict") and hasattr(articles, "columns"):  # pandas DataFrame
+        return articles.to_dict("records")
+    if hasattr(articles, "to_pylist") and hasattr(articles, "schema"):  # pyarrow Table
+        return articles.to_pylist()
+    if isinstance(articles, (bytes, bytearray)) or not hasattr(articles, "__iter__"):
+        raise DataError(f"articles must be a string, a dict, an Article, or a list, iterable, "
+                        f"DataFrame, Dataset or Table of them; found {kind}")
+    return list(articles)  # a datasets.Dataset iterates over its rows as dicts
+
+
 def as_article(item, where: str = "") -> dict:
     """Normalise a string, dict or article record to {"id", "title", "text"}; ids become
     strings (a missing one stays None)."""
@@ -122,7 +137,9 @@ class NewsAnalyzer:
         """Analyse one article or many.
 
         Args:
-            articles: a string, dict ({"text", "title"?, "id"?}) or Article, or a list of them.
+            articles: a string, dict ({"text", "title"?, "id"?}) or Article, or many: a list or
+                any iterable of them, a pandas DataFrame, a `datasets.Dataset` or a pyarrow
+                Table with a `text` column (`title`, `id` optional).
             targets: claims or headlines; every article gets its stance towards each.
 
         Returns:
@@ -132,7 +149,7 @@ class NewsAnalyzer:
         """
         single = isinstance(articles, (str, dict)) or is_dataclass(articles)
         items = [as_article(a, f"article {i}: ") for i, a in
-                 enumerate([articles] if single else list(articles))]
+                 enumerate([articles] if single else rows_of(articles))]
         results = self.run(self.prepare(items), targets)
         return results[0] if single else results
 

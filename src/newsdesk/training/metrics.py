@@ -34,7 +34,8 @@ def fnc_score(gold: list[str], pred: list[str]) -> float:
 
 def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
                            fnc: bool = False) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
+    """Accuracy, macro-F1 (over the classes present in `gold`; `absent_labels` names the others),
+    per-class precision/recall/F1/support and the confusion matrix.
 
     Args:
         gold, pred: label strings.
@@ -42,9 +43,12 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
         fnc: also compute the FNC score (for tasks whose metrics list it, see `models.tasks`).
     """
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
-    out = {
+    present = [lab for lab in labels if lab in set(gold)]  # a class absent from the data has
+    out = {                                                # no F1 to average, not an F1 of 0
         "accuracy": float(accuracy_score(gold, pred)),
-        "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(f1_score(gold, pred, labels=present or labels, average="macro",
+                                   zero_division=0)),
+        "absent_labels": [lab for lab in labels if lab not in present],
         "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
                             "support": int(s[i])} for i, lab in enumerate(labels)},
         "labels": list(labels),
@@ -66,6 +70,8 @@ def format_metrics(m: dict) -> str:
     if "fnc_score" in m:
         head += f"  FNC score {m['fnc_score']:.2f}"
     lines = [head + f"  ({m['examples']} examples)"]
+    if m.get("absent_labels"):
+        lines.append(f"  not in the data, so not in macro-F1: {', '.join(m['absent_labels'])}")
     for part, name in PARTS.items():
         if part in m:
             lines.append(f"  {name}: accuracy {m[part]['accuracy']:.4f}  "
