@@ -238,3 +238,15 @@ def test_prepare_warns_when_a_dev_label_is_absent_from_train(tmp_path: Path, mon
     with caplog.at_level("WARNING", logger="newsdesk"):
         prepare("table", path, tmp_path / "p")
     assert "label(s) ['rare'] are in the dev split but not in train" in caplog.text
+
+
+def test_a_table_that_cannot_be_split_is_one_line_error(tmp_path: Path, capsys):
+    """Rows that mix schemas (one without a group) made scikit-learn's splitter raise a traceback."""
+    rows = [{"id": str(i), "text": f"Body {i}.", "target": "c", "label": "agree", "group": i % 2}
+            for i in range(6)] + [{"id": "q", "text": "t", "target": "c", "label": "discuss"}]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["data", "prepare", "table", str(path), "--record-type", "stance", "--out",
+                 str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot split 7 records by 'label'" in err[0]
