@@ -329,3 +329,21 @@ def test_bf16_training_runs_on_cpu(tmp_path, topic_data, tiny_bert_dir, seed):
     assert all(np.isfinite(e["loss"]) for e in log if "loss" in e)
     assert read_settings(out).training["precision"] == "bf16"
     assert 0 <= metrics["macro_f1"] <= 1
+
+
+def test_model_card_is_hub_readable_and_names_no_local_path(tmp_path, topic_data, tiny_bert_dir,
+                                                            seed):
+    from huggingface_hub import ModelCard
+
+    out = tmp_path / "topic"
+    metrics = train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic"),
+                               command=f"newsdesk train topic --data {topic_data} --model "
+                                       f"{tiny_bert_dir}")
+    card = ModelCard.load(out / "README.md")
+    assert card.data.library_name == "transformers"
+    assert card.data.pipeline_tag == "text-classification"
+    assert card.data.base_model == tiny_bert_dir.name  # named, not located
+    results = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert results["macro_f1"] == pytest.approx(metrics["macro_f1"])
+    assert str(tmp_path) not in card.content
+    assert "`business`, `sport`, `tech`" in card.text

@@ -171,3 +171,17 @@ def test_readme_mentions_every_cli_command():
     for command in ("newsdesk data prepare", "newsdesk train topic", "newsdesk train stance",
                     "newsdesk train summary", "newsdesk evaluate"):
         assert command in readme, command
+
+
+def test_summary_card_names_its_task_not_letters(tmp_path, summary_data, tiny_bert_dir, seed):
+    from huggingface_hub import ModelCard
+
+    out = tmp_path / "sum"
+    train_summariser(SummaryConfig(data=str(summary_data), output_dir=str(out),
+                                   model=str(tiny_bert_dir), max_length=32, epochs=1,
+                                   batch_size=4, learning_rate=1e-3))
+    card = ModelCard.load(out / "README.md")
+    assert "# newsdesk summary model" in card.text
+    assert "`m`, `a`" not in card.content and str(tmp_path) not in card.content
+    assert {r.metric_type for r in card.data.eval_results} == {"rouge1", "rouge2", "rougeLsum"}
+    assert card.data.base_model == tiny_bert_dir.name

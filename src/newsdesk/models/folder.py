@@ -38,6 +38,8 @@ class FolderSettings:
     """Training examples after resampling."""
     data_manifest: dict = field(default_factory=dict)
     """Counts per split and label of the prepared data it was trained on."""
+    data_source: str = ""
+    """The builder that prepared that data: "bbc", "fnc1" or "table"."""
     training: dict = field(default_factory=dict)
     """The resolved training config, for the record (inference reads the fields above)."""
     newsdesk_version: str = __version__

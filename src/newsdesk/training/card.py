@@ -1,12 +1,24 @@
-"""Model cards: a README.md in every model folder saying what it is and how it was made."""
+"""Model cards: a Hub-readable README.md in every model folder (huggingface_hub's `ModelCard`),
+with YAML metadata (library, pipeline, base model, tags, licence, evaluation results), what the
+model is, how to use it with newsdesk and with plain transformers, its data and dev metrics.
+No local paths: base models and data are named, not located.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
 from newsdesk.models.folder import ClassifierSettings, FolderSettings
+from newsdesk.models.loading import public_name
 from newsdesk.training.metrics import PARTS
+
+DATASETS = {"bbc": "BBC News Summary", "fnc1": "FNC-1 (Fake News Challenge stage 1)",
+            "table": "a user's table"}
+_PATH = re.compile(r"(?<![\w.-])(?:~|\.{1,2})?(?:/[^\s/]+)+/?")
 
 
 def card_metrics(metrics: dict) -> dict[str, float]:
@@ -18,42 +30,84 @@ def card_metrics(metrics: dict) -> dict[str, float]:
     return out
 
 
-def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: str) -> None:
-    """Write `folder/README.md`: task, data, labels, metrics and the exact command."""
+def without_paths(text: str) -> str:
+    """`text` with every absolute or relative path replaced by its last part."""
+    return _PATH.sub(lambda m: Path(m.group(0).rstrip("/")).name, text)
+
+
+def usage(settings: FolderSettings) -> str:
     task = settings.task_info
-    lines = [
-        f"# newsdesk {task.name} model",
-        "",
-        task.description,
-        "",
-        f"Fine-tuned by newsdesk {settings.newsdesk_version} from `{settings.base_model}` "
-        f"({task.loss}).",
-        "",
-        "## Data",
-        f"- prepared folder: `{settings.training.get('data')}`",
-        f"- training examples: {settings.train_examples}",
-        f"- splits: `{json.dumps(settings.data_manifest)}`",
-        "",
-    ]
+    lines = ["```python", "from newsdesk import NewsAnalyzer", "",
+             f'analyzer = NewsAnalyzer.from_pretrained({task.name}="MODEL_DIR")']
+    if task.pair:
+        lines.append('analyzer.analyze("Article text ...", targets=["A claim to check"])')
+    else:
+        lines.append('analyzer.analyze({"title": "...", "text": "Article text ..."})')
+    lines.append("```")
     if isinstance(settings, ClassifierSettings):
-        lines += ["## Labels", ", ".join(f"`{lab}`" for lab in settings.labels), ""]
+        pair = ', "text_pair": "Article text ..."' if task.pair else ""
+        first = '"A claim to check"' if task.pair else '"Article text ..."'
+        lines += ["", "With plain transformers (the transformer alone, first 512 tokens):", "",
+                  "```python", "from transformers import pipeline", "",
+                  'classify = pipeline("text-classification", model="MODEL_DIR")',
+                  f'classify({{"text": {first}{pair}}})' if task.pair else
+                  f"classify({first}, truncation=True)", "```"]
+    return "\n".join(lines)
+
+
+def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: str) -> None:
+    """Write `folder/README.md` for the Hub: metadata, usage, data, labels, metrics, command."""
+    task = settings.task_info
+    source = settings.data_source or "table"
+    figures = card_metrics(metrics)
+    classifier = isinstance(settings, ClassifierSettings)
+    results = [EvalResult(task_type=task.pipeline_tag if classifier else "summarization",
+                          dataset_type=source, dataset_name=f"{DATASETS.get(source, source)}, dev",
+                          dataset_split="dev", metric_type=name, metric_value=figures[key])
+               for name in task.metrics
+               for key in ([name] if classifier else [f"model_{name}"]) if key in figures]
+    data = ModelCardData(
+        language="en", license="apache-2.0",
+        library_name="transformers" if classifier else "newsdesk",
+        pipeline_tag=task.pipeline_tag if classifier else None,
+        base_model=public_name(settings.base_model),
+        tags=["newsdesk", task.name, "news", *(["extractive-summarization"] if not classifier
+                                                else [])],
+        model_name=f"newsdesk {task.name} model", eval_results=results or None)
+    lines = [f"# newsdesk {task.name} model", "", task.description, "",
+             f"Fine-tuned by newsdesk {settings.newsdesk_version} from "
+             f"`{public_name(settings.base_model)}` ({task.loss}).", "",
+             "## How to use", "", usage(settings), "",
+             "## Data", "",
+             f"- {DATASETS.get(source, source)}, prepared by `newsdesk data prepare {source}`",
+             f"- training examples: {settings.train_examples}",
+             f"- splits: `{json.dumps(settings.data_manifest)}`", ""]
+    if classifier:
+        lines += ["## Labels", "", ", ".join(f"`{lab}`" for lab in settings.labels), ""]
     lines += ["## Dev metrics", ""]
-    for key, value in card_metrics(metrics).items():
-        lines.append(f"- {key}: {value:.4f}")
+    lines += [f"- {key}: {value:.4f}" for key, value in figures.items()]
     for part, name in PARTS.items():
         if part in metrics:
             lines.append(f"- {name}: accuracy {metrics[part]['accuracy']:.4f}, "
                          f"macro_f1 {metrics[part]['macro_f1']:.4f}")
-    if isinstance(settings, ClassifierSettings) and settings.lexical != "none":
+    if classifier and settings.lexical != "none":
         lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
                   f"regression's (weight {settings.lexical_weight}; `lexical.json`, "
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
                   "transformer alone (the \"transformer alone\" figures above)."]
+    if not classifier:
+        lines += ["", "The folder holds an encoder and a sentence-scoring head "
+                  "(`scorer_head.safetensors`) that newsdesk reads; transformers alone does not."]
     if "per_class" in metrics:
         lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for lab, c in metrics["per_class"].items():
             lines.append(f"| {lab} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | "
                          f"{c['support']} |")
-    lines += ["", "## Command", "", "```", command or "(called from Python)", "```", "",
-              "## Settings", "", "```json", json.dumps(settings.to_json(), indent=2), "```", ""]
-    (Path(folder) / "README.md").write_text("\n".join(lines))
+    record = settings.to_json()
+    record["base_model"] = public_name(settings.base_model)
+    record["training"] = {k: v for k, v in record["training"].items()
+                          if k not in ("data", "output_dir", "model")}
+    lines += ["", "## Command", "", "```", without_paths(command) or "(called from Python)", "```",
+              "", "## Settings", "", "```json", json.dumps(record, indent=2), "```", ""]
+    ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n{{ body }}",
+                            body="\n".join(lines)).save(Path(folder) / "README.md")

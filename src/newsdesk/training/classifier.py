@@ -175,7 +175,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
 
     settings = ClassifierSettings.from_config(
         config, labels=labels, base_model=config.model, train_examples=len(train),
-        data_manifest=read_manifest(config.data)["splits"])
+        data_manifest=read_manifest(config.data)["splits"],
+        data_source=read_manifest(config.data)["source"])
     return finish_run(config.output_dir, settings, save,
                       lambda out: evaluate_classifier(out, dev, labels, str(trainer.args.device)),
                       trainer.state.log_history, command, started,

@@ -115,7 +115,8 @@ def train_summariser(config: SummaryConfig, command: str = "") -> dict:
 
     settings = ExtractiveSettings.from_config(
         config, oracle_labels=config.labels, base_model=config.model, train_examples=len(train),
-        data_manifest=read_manifest(config.data)["splits"])
+        data_manifest=read_manifest(config.data)["splits"],
+        data_source=read_manifest(config.data)["source"])
     return finish_run(config.output_dir, settings, save,
                       lambda out: evaluate_summariser(out, dev, str(accelerator.device)),
                       {"loss": losses[::10]}, command, started)
