@@ -135,6 +135,13 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_push(args) -> int:
+    from newsdesk.models.hub import push
+
+    print(f"uploaded: {push(args.model_dir, args.repo_id, private=args.private)}")
+    return 0
+
+
 def cmd_quickstart(args) -> int:
     from newsdesk.quickstart import quickstart
 
@@ -197,6 +204,12 @@ def add_commands(sub) -> None:
     p.add_argument("--articles", type=int, default=32, help="articles to time (default 32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("push", help="upload a model folder and its card to the Hugging Face Hub")
+    p.add_argument("model_dir")
+    p.add_argument("repo_id", help="owner/name; created if it does not exist")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("quickstart", help="prepare, train quick models, evaluate and analyse")
     p.add_argument("--data", help="folder with bbc-news-summary/ and fnc-1/ "

@@ -8,7 +8,7 @@ from newsdesk.data.builders import table
 from newsdesk.data.prepare import load_prepared
 from newsdesk.errors import DataError
 from newsdesk.models.folder import read_settings
-from newsdesk.models.loading import check_model_folder
+from newsdesk.models.loading import check_model_folder, local_folder
 from newsdesk.training.evaluation import evaluate_classifier, evaluate_summariser, save_metrics
 
 
@@ -23,7 +23,7 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
         split: the split of a prepared folder.
         out: the folder for the results (default `MODEL_DIR/eval-<data name>-<split>`).
     """
-    model_dir = Path(model_dir)
+    model_dir = local_folder(model_dir)
     check_model_folder(model_dir)
     task = read_settings(model_dir).task_info
     data = Path(data)

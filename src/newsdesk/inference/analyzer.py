@@ -19,6 +19,7 @@ from newsdesk.inference.predictor import Predictor
 from newsdesk.inference.summarize import SummaryPredictor
 from newsdesk.models.encoding import Encoded
 from newsdesk.models.folder import read_settings
+from newsdesk.models.loading import local_folder
 from newsdesk.models.tasks import TASKS
 
 PREDICTORS: dict[str, type[Predictor]] = {
@@ -30,11 +31,12 @@ def load_predictor(folder: str | Path, options: InferenceOptions | None = None,
     """The predictor for any newsdesk model folder.
 
     Args:
-        folder: a folder written by `newsdesk train`.
+        folder: a folder written by `newsdesk train`, or a Hub repo id holding one.
         options: how to run it.
         task: if given, the task the folder must hold (a clear error otherwise).
     """
     options = InferenceOptions.of(options).resolved()
+    folder = local_folder(folder)
     settings = read_settings(folder)
     if task is not None and settings.task != task:
         raise NewsdeskError(f"{folder}: a {settings.task} model folder was given as the {task} "

@@ -21,7 +21,7 @@ from newsdesk.models.encoding import Encoded
 from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
 from newsdesk.models.lexical import LexicalModel
-from newsdesk.models.loading import load_kwargs
+from newsdesk.models.loading import load_kwargs, local_folder
 
 
 class ClassifierPredictor(Predictor):
@@ -44,11 +44,12 @@ class ClassifierPredictor(Predictor):
         """Load a folder written by `newsdesk train topic|stance`.
 
         Args:
-            folder: the model folder.
+            folder: the model folder, or a Hub repo id holding one.
             options: how to run it (default `InferenceOptions()`).
             **changes: `InferenceOptions` fields to change (device, precision, max_tokens).
         """
         options = InferenceOptions.of(options, **changes).resolved()  # before the weights load
+        folder = local_folder(folder)
         settings = cls.read_folder(folder)
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
         lexical = LexicalModel.load(folder, settings.labels) if settings.lexical != "none" else None

@@ -19,7 +19,7 @@ from newsdesk.models.encoding import Encoded
 from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, pack_windows
 from newsdesk.models.folder import AbstractiveSettings, ExtractiveSettings
 from newsdesk.models.inputs import Template
-from newsdesk.models.loading import load_kwargs
+from newsdesk.models.loading import load_kwargs, local_folder
 from newsdesk.models.selection import select_sentences, summary_text
 
 
@@ -40,6 +40,7 @@ class SummaryPredictor(Predictor):
                         **changes) -> SummaryPredictor:
         """Load a folder written by `newsdesk train summary` (see `ClassifierPredictor`)."""
         options = InferenceOptions.of(options, **changes).resolved()
+        folder = local_folder(folder)
         settings = cls.read_folder(folder)
         if isinstance(settings, ExtractiveSettings):
             model = SentenceScorer.from_pretrained(folder)

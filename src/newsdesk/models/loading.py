@@ -6,6 +6,7 @@ code is never trusted.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from newsdesk.data.records import DataError
@@ -38,6 +39,29 @@ def resolve_model(name: str | None) -> str:
     if path.exists() or name.startswith((".", "/", "~")):
         check_model_folder(path)
     return str(name)
+
+
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+def local_folder(name: str | Path) -> Path:
+    """A model folder on disk: the folder itself, or a Hub repo id ("owner/name") fetched into
+    the Hugging Face cache (with HF_HUB_OFFLINE=1, from the cache only).
+
+    Raises:
+        DataError: neither a local folder nor a repo that could be fetched.
+    """
+    path = Path(name).expanduser()
+    text = str(name)
+    if path.exists() or text.startswith((".", "/", "~")) or not HUB_ID.fullmatch(text):
+        return path
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(text))
+    except Exception as e:  # the hub raises many types: offline, not found, no access ...
+        raise DataError(f"{text}: no such local folder, and the Hub repo could not be fetched "
+                        f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from e
 
 
 def check_model_folder(path: Path, need_newsdesk: bool = False) -> None:
