@@ -84,3 +84,23 @@ def test_version(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"newsdesk {__version__}"
+
+
+def test_flag_help_comes_from_the_config_field_docs(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "topic", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--chunk-stride CHUNK_STRIDE Tokens shared by consecutive chunks. (default 64)" in shown
+    assert "--cascade CASCADE Inference reads an article's next chunk only while" in shown
+
+
+def test_quiet_and_verbose_set_the_log_level():
+    import subprocess
+    import sys
+
+    for flag, level in (("-q", "WARNING"), ("-v", "DEBUG")):
+        code = ("import logging, sys; from newsdesk.cli import main; "
+                "main([sys.argv[1], 'data', 'prepare', 'bbc', '/nowhere', '--out', '/tmp/x']); "
+                "print(logging.getLevelName(logging.getLogger('newsdesk').level))")
+        out = subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True)
+        assert out.stdout.strip().splitlines()[-1] == level

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsdesk {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error instead of one line")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    loud.add_argument("-v", "--verbose", action="store_true", help="debug messages too")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="prepare corpora").add_subparsers(dest="data_command",
@@ -69,11 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def set_verbosity(quiet: bool, verbose: bool) -> None:
+    """INFO by default; -q: warnings only, and no progress bars; -v: DEBUG."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("newsdesk").setLevel(level)
+    if quiet:
+        import os
+
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm (the Trainer's, datasets', the job's) stays quiet
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; a user mistake prints one line and returns 2 (`--debug`: a traceback)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only before the command
     args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    set_verbosity(args.quiet, args.verbose)
     try:
         return args.func(args)
     except (NewsdeskError, OSError) as e:

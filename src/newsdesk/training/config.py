@@ -175,14 +175,33 @@ def _parse_value(f: dataclasses.Field, text: str):
     return text
 
 
+def field_docs(cls) -> dict[str, str]:
+    """Each dataclass field's docstring (the string literal under it in the class body)."""
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    docs = {}
+    for field_node, doc in zip(body, body[1:]):
+        if (isinstance(field_node, ast.AnnAssign) and isinstance(field_node.target, ast.Name)
+                and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+                and isinstance(doc.value.value, str)):
+            docs[field_node.target.id] = " ".join(doc.value.value.split())
+    return docs
+
+
 def add_config_arguments(parser, cls, skip: tuple[str, ...] = ()) -> None:
-    """Add `--field value` for every field of a config dataclass (each defaults to the preset)."""
+    """Add `--field value` for every field of a config dataclass, with the field's docstring
+    as its help (a flag not given keeps the preset's value)."""
+    docs = field_docs(cls)
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        text = docs.get(f.name, "").replace("%", "%%")
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None,
-                            metavar=f.name.upper(), help=f"default {default!r}")
+                            metavar=f.name.upper(), help=f"{text} (default {default!r})")
 
 
 def to_dict(config) -> dict:
