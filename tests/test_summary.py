@@ -88,7 +88,7 @@ def test_extractive_trains_saves_reloads_and_handles_edge_cases(tmp_path, summar
     config = SummaryConfig(data=str(summary_data), output_dir=str(out), model=str(tiny_bert_dir),
                            max_length=32, epochs=1, batch_size=4, learning_rate=1e-3)
     metrics = train_summariser(config)
-    assert {"config.json", "model.safetensors", "scorer_head.safetensors", "tokenizer.json",
+    assert {"config.json", "model.safetensors", "tokenizer.json",
             "newsdesk.json", "metrics.json", "README.md"} <= {p.name for p in out.iterdir()}
     assert {"model", "lead3", "oracle"} <= set(metrics)
     assert json.loads((out / "newsdesk.json").read_text())["ratio"] > 0  # learned from data
@@ -185,3 +185,58 @@ def test_summary_card_names_its_task_not_letters(tmp_path, summary_data, tiny_be
     assert "`m`, `a`" not in card.content and str(tmp_path) not in card.content
     assert {r.metric_type for r in card.data.eval_results} == {"rouge1", "rouge2", "rougeLsum"}
     assert card.data.base_model == tiny_bert_dir.name
+
+
+def test_summariser_folder_is_a_standard_token_classifier(tmp_path, tiny_models):
+    """AutoModelForTokenClassification loads the folder whole, and sentence scores read off its
+    token logits (the mean over each sentence's tokens) pick the same summaries."""
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    from newsdesk.models.extractive import collate_windows
+    from newsdesk.models.selection import select_sentences, summary_text
+
+    folder = tiny_models["summary"]
+    assert not (folder / "scorer_head.safetensors").exists()
+    tagger = AutoModelForTokenClassification.from_pretrained(folder).eval()
+    assert tagger.config.num_labels == 1
+    predictor = SummaryPredictor.from_pretrained(folder, device="cpu", precision="fp32")
+    texts = [" ".join(f"Sentence {i} says profit rose at bank {j}." for i in range(12))
+             for j in range(3)]
+    expected = predictor.summarize(texts)
+    got = []
+    for encoded in predictor.encode([{"text": t} for t in texts]):
+        scores = [0.0] * len(encoded.sentences)
+        windows = pack_windows(encoded.sentence_ids, predictor.template,
+                               predictor.settings.max_length)
+        for w in windows:
+            batch = collate_windows([w], 0)
+            with torch.inference_mode():
+                logits = tagger(input_ids=batch["input_ids"],
+                                attention_mask=batch["attention_mask"]).logits[0, :, 0]
+            owner = batch["sentence_of_token"][0]
+            for col, s in enumerate(w.sentences):
+                scores[s] = float(logits[owner == col].mean())
+        chosen = select_sentences(encoded.sentences, scores, predictor.settings)
+        got.append(summary_text(encoded.sentences, chosen, predictor.settings))
+    assert got == expected
+
+
+def test_summariser_folders_from_before_still_load(tmp_path, tiny_models):
+    """A folder from newsdesk 0.1: the encoder, plus the head in scorer_head.safetensors."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from newsdesk.models.extractive import SentenceScorer
+
+    scorer = SentenceScorer.from_pretrained(tiny_models["summary"])
+    old = tmp_path / "old"
+    shutil.copytree(tiny_models["summary"], old)
+    scorer.encoder.save_pretrained(old)  # a plain encoder folder, as 0.1 wrote
+    save_file({k: v.contiguous() for k, v in scorer.head.state_dict().items()},
+              str(old / "scorer_head.safetensors"))
+    texts = ["Profit rose at the bank. Shares fell. The firm said sales grew. Markets were calm."]
+    new = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu", precision="fp32")
+    legacy = SummaryPredictor.from_pretrained(old, device="cpu", precision="fp32")
+    assert legacy.summarize(texts) == new.summarize(texts)

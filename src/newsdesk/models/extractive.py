@@ -7,18 +7,29 @@ representation is the mean of its tokens' hidden states; a linear head gives its
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
-from transformers import AutoModel
+from transformers import AutoModel, AutoModelForTokenClassification
 
+from newsdesk.errors import DataError
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import load_kwargs
 
-HEAD_FILE = "scorer_head.safetensors"
+HEAD_FILE = "scorer_head.safetensors"  # the head's file in folders saved before newsdesk 0.2
+
+
+def _classifier(tagger: nn.Module) -> nn.Linear:
+    """The token-classification head (named `classifier` in BERT-like models)."""
+    head = getattr(tagger, "classifier", None)
+    if not isinstance(head, nn.Linear):
+        raise DataError(f"{type(tagger).__name__}: no linear `classifier` head; use a BERT-like "
+                        "encoder for the extractive summariser")
+    return head
 
 
 @dataclass
@@ -61,12 +72,19 @@ def _close(template: Template, ids, owner, members) -> Window:
 
 
 class SentenceScorer(nn.Module):
-    """Encoder + linear head over mean-pooled sentence tokens."""
+    """Encoder + linear head over mean-pooled sentence tokens.
 
-    def __init__(self, encoder: nn.Module):
+    A linear head over the mean of a sentence's token states equals the mean of the head applied
+    to each token, so the scorer is saved as a standard token-classification folder with one
+    label (`AutoModelForTokenClassification` loads it whole: encoder and head); newsdesk reads a
+    sentence's score as that mean. Folders from before (an encoder plus `scorer_head.safetensors`)
+    still load.
+    """
+
+    def __init__(self, encoder: nn.Module, head: nn.Linear | None = None):
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Linear(encoder.config.hidden_size, 1)
+        self.head = head if head is not None else nn.Linear(encoder.config.hidden_size, 1)
         pooler = getattr(encoder, "pooler", None)
         if isinstance(pooler, nn.Module):  # unused by the scorer; frozen so DDP sees no idle weights
             pooler.requires_grad_(False)
@@ -77,14 +95,28 @@ class SentenceScorer(nn.Module):
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> SentenceScorer:
-        model = cls.from_encoder(str(folder))
-        model.head.load_state_dict(load_file(str(Path(folder) / HEAD_FILE)))
-        return model
+        if (Path(folder) / HEAD_FILE).is_file():  # the layout before token classification
+            model = cls.from_encoder(str(folder))
+            model.head.load_state_dict(load_file(str(Path(folder) / HEAD_FILE)))
+            return model
+        tagger = AutoModelForTokenClassification.from_pretrained(folder, **load_kwargs())
+        head = _classifier(tagger)
+        if head.out_features != 1:
+            raise DataError(f"{folder}: a token classifier with {head.out_features} labels; a "
+                            "sentence scorer has one")
+        return cls(tagger.base_model, head)
 
     def save_pretrained(self, folder: str | Path) -> None:
-        self.encoder.save_pretrained(folder)
-        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()},
-                  str(Path(folder) / HEAD_FILE))
+        """Write a token-classification folder (one label) holding the encoder and the head."""
+        config = copy.deepcopy(self.encoder.config)
+        config.num_labels = 1
+        config.id2label, config.label2id = {0: "summary_score"}, {"summary_score": 0}
+        tagger = AutoModelForTokenClassification.from_config(config)
+        missing, _ = tagger.base_model.load_state_dict(self.encoder.state_dict(), strict=False)
+        if missing:
+            raise ValueError(f"cannot save the scorer as token classification: {missing[:3]} ...")
+        _classifier(tagger).load_state_dict(self.head.state_dict())
+        tagger.save_pretrained(folder)
 
     def forward(self, input_ids, attention_mask, sentence_of_token, labels=None):
         """Scores (B, S) for up to S sentences per window; BCE loss if labels (B, S) given.

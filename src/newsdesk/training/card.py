@@ -68,8 +68,7 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                for key in ([name] if classifier else [f"model_{name}"]) if key in figures]
     data = ModelCardData(
         language="en", license="apache-2.0",
-        library_name="transformers" if classifier else "newsdesk",
-        pipeline_tag=task.pipeline_tag if classifier else None,
+        library_name="transformers", pipeline_tag=task.pipeline_tag,
         base_model=public_name(settings.base_model),
         tags=["newsdesk", task.name, "news", *(["extractive-summarization"] if not classifier
                                                 else [])],
@@ -96,8 +95,10 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
                   "transformer alone (the \"transformer alone\" figures above)."]
     if not classifier:
-        lines += ["", "The folder holds an encoder and a sentence-scoring head "
-                  "(`scorer_head.safetensors`) that newsdesk reads; transformers alone does not."]
+        lines += ["", "The folder is a token-classification model with one label: a sentence's "
+                  "score is the mean of its tokens' logits, and newsdesk picks the best-scored "
+                  "sentences under the length budget. `AutoModelForTokenClassification` loads it "
+                  "whole; the sentence splitting, scoring and selection are newsdesk's."]
     if "per_class" in metrics:
         lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for lab, c in metrics["per_class"].items():
