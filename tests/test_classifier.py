@@ -29,13 +29,13 @@ from conftest import make_article, tiny_tokenizer
 
 EXPECTED_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                   "newsdesk.json", "metrics.json", "confusion_matrix.png", "README.md",
-                  "train_log.json"}
+                  "train_log.json", "loss_curve.png"}
 
 
 def tiny_config(data: Path, out: Path, model: Path, task: str, **kw) -> ClassifierConfig:
     values = dict(task=task, data=str(data), output_dir=str(out), model=str(model), max_length=48,
                   chunk_stride=8, epochs=1, batch_size=8, learning_rate=1e-3,
-                  early_stopping_patience=0, logging_steps=5)
+                  early_stopping_patience=0, logging_steps=1)
     values.update(kw)
     return ClassifierConfig(**values)
 
@@ -347,3 +347,19 @@ def test_model_card_is_hub_readable_and_names_no_local_path(tmp_path, topic_data
     assert results["macro_f1"] == pytest.approx(metrics["macro_f1"])
     assert str(tmp_path) not in card.content
     assert "`business`, `sport`, `tech`" in card.text
+
+
+def test_report_to_reaches_the_trainer_and_the_loss_curve_reads_both_logs(tmp_path):
+    from newsdesk.training.finish import training_arguments
+    from newsdesk.training.metrics import loss_points, plot_loss
+
+    args = training_arguments(ClassifierConfig(output_dir=str(tmp_path), report_to="tensorboard"))
+    assert args.report_to == ["tensorboard"]
+    assert training_arguments(ClassifierConfig(output_dir=str(tmp_path))).report_to == []
+    trainer_log = [{"loss": 1.2, "step": 1}, {"eval_macro_f1": 0.5, "step": 2},
+                   {"loss": 0.7, "step": 3}, {"train_loss": 0.9, "step": 3}]
+    assert loss_points(trainer_log) == [(1.0, 1.2), (3.0, 0.7)]
+    assert loss_points({"loss": [0.9, 0.5]}) == [(1.0, 0.9), (11.0, 0.5)]
+    assert plot_loss(trainer_log, tmp_path / "a.png") and (tmp_path / "a.png").stat().st_size > 0
+    assert not plot_loss([{"train_loss": 1.0, "step": 3}], tmp_path / "b.png")
+    assert not (tmp_path / "b.png").exists()

@@ -35,7 +35,7 @@ def test_topic_training_under_torchrun(tmp_path, bbc_prepared, tiny_bert_dir):
     done = torchrun(["train", "topic", "--data", str(bbc_prepared), "--model", str(tiny_bert_dir),
                      "--output-dir", str(out), "--max-length", "48", "--chunk-stride", "8",
                      "--epochs", "2", "--batch-size", "4", "--learning-rate", "1e-3",
-                     "--early-stopping-patience", "0"], tmp_path)
+                     "--early-stopping-patience", "0", "--logging-steps", "1"], tmp_path)
     assert {p.name for p in out.iterdir()} == EXPECTED_FILES
     log = json.loads((out / "train_log.json").read_text())
     # 17 training articles, 2 ranks x batch 4 -> 3 optimizer steps per epoch (one process: 5)

@@ -92,6 +92,9 @@ class ClassifierConfig:
     """Seed for sampling, initialisation and data order."""
     logging_steps: int = 20
     """Steps between log lines."""
+    report_to: str = "none"
+    """Where training also logs, as the Trainer's `report_to`: "none", "tensorboard", "wandb",
+    ... (the tracker must be installed); a loss-curve PNG is written to the folder either way."""
 
     def __post_init__(self):
         _check_choice("task", self.task, CLASSIFIER_TASKS)
@@ -258,6 +261,9 @@ class SummaryConfig:
     """Seed for initialisation and data order."""
     logging_steps: int = 20
     """Steps between log lines (and `train_log.json` entries)."""
+    report_to: str = "none"
+    """Where training also logs, as the Trainer's `report_to`: "none", "tensorboard", "wandb",
+    ... (the tracker must be installed); a loss-curve PNG is written to the folder either way."""
     max_target_length: int = 128
     """Abstractive: reference tokens kept for training."""
     num_beams: int = _A.num_beams

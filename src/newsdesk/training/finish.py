@@ -20,6 +20,7 @@ from newsdesk.models.folder import FolderSettings, write_settings
 from newsdesk.training.card import write_card
 from newsdesk.training.distributed import is_main, multi_cpu
 from newsdesk.training.evaluation import save_metrics
+from newsdesk.training.metrics import plot_loss
 from newsdesk.training.precision import precision_flags
 
 CHECKPOINTS = "checkpoints"
@@ -47,7 +48,7 @@ def training_arguments(config, cls: type[TrainingArguments] = TrainingArguments,
         warmup_steps=config.warmup_ratio,  # a value below 1 is a share of the steps
         logging_steps=config.logging_steps,
         seed=config.seed,
-        report_to="none",
+        report_to=config.report_to,
         dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=use_cpu,
         **flags,
@@ -82,6 +83,7 @@ def finish_run(out: str | Path, settings: FolderSettings, save: Callable[[Path],
     (out / "training_args.bin").unlink(missing_ok=True)  # pickled; newsdesk.json has it all
     write_settings(out, settings)
     (out / "train_log.json").write_text(json.dumps(log_history, indent=1) + "\n")
+    plot_loss(log_history, out / "loss_curve.png", title=f"{settings.task} training loss")
     metrics = evaluate(out)
     metrics["train_seconds"] = round(train_seconds, 1)
     metrics.update(extra or {})

@@ -106,3 +106,33 @@ def plot_confusion(m: dict, path: Path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def loss_points(log_history: list | dict) -> list[tuple[float, float]]:
+    """(step, loss) pairs from a Trainer's log history (dicts with "loss" and "step") or from
+    the extractive recipe's log ({"loss": [every 10th step's loss]})."""
+    if isinstance(log_history, dict):
+        return [(10.0 * i + 1, float(v)) for i, v in enumerate(log_history.get("loss", []))]
+    return [(float(e["step"]), float(e["loss"])) for e in log_history
+            if "loss" in e and "step" in e]
+
+
+def plot_loss(log_history: list | dict, path: Path, title: str = "") -> bool:
+    """Write the training loss curve as a PNG; False (and no file) when nothing was logged."""
+    points = loss_points(log_history)
+    if not points:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else "")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

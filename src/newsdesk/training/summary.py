@@ -24,7 +24,7 @@ from newsdesk.models.folder import ExtractiveSettings
 from newsdesk.models.inputs import Template, encode_texts
 from newsdesk.models.loading import resolve_model
 from newsdesk.training.abstractive import train_abstractive
-from newsdesk.training.config import SummaryConfig
+from newsdesk.training.config import SummaryConfig, to_dict
 from newsdesk.training.distributed import multi_cpu
 from newsdesk.training.evaluation import evaluate_summariser
 from newsdesk.training.finish import finish_run
@@ -70,7 +70,10 @@ def train_summariser(config: SummaryConfig, command: str = "") -> dict:
     model.train()
     accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum,
                               mixed_precision=accelerate_precision(config.precision),
-                              cpu=multi_cpu())
+                              cpu=multi_cpu(),
+                              log_with=None if config.report_to == "none" else config.report_to)
+    if config.report_to != "none":
+        accelerator.init_trackers("newsdesk-summary", config=to_dict(config))
     ranks = accelerator.num_processes
     steps_per_epoch = -(-len(examples) // (config.batch_size * config.grad_accum * ranks))
     total_steps = max(1, round(steps_per_epoch * config.epochs))
@@ -103,9 +106,13 @@ def train_summariser(config: SummaryConfig, command: str = "") -> dict:
             step += 1
             bar.update()
             bar.set_postfix(loss=f"{statistics.fmean(losses[-20:]):.4f}")
+            if config.report_to != "none" and step % config.logging_steps == 0:
+                accelerator.log({"loss": statistics.fmean(losses[-20:])}, step=step)
             if step >= total_steps:
                 break
     bar.close()
+    if config.report_to != "none":
+        accelerator.end_training()
     accelerator.wait_for_everyone()
     scorer = accelerator.unwrap_model(model)
 
