@@ -5,13 +5,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data
 OUT ?= runs/quickstart
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: setup quickstart test lint clean
 
 $(BIN)/newsdesk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# The CPU build of torch first, pinned, so nothing pulls a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	# The CPU build of torch first, pinned, so nothing pulls a multi-GB CUDA build: from PyTorch's
+	# CPU wheel index when it is reachable, else from the package registry (or a local wheel).
+	$(BIN)/pip install --quiet --retries 0 --timeout 10 --index-url $(TORCH_INDEX) torch==2.13.0 \
+		|| $(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 

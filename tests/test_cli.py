@@ -104,3 +104,19 @@ def test_quiet_and_verbose_set_the_log_level():
                 "print(logging.getLevelName(logging.getLogger('newsdesk').level))")
         out = subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True)
         assert out.stdout.strip().splitlines()[-1] == level
+
+
+def test_presets_ship_with_the_package(capsys):
+    from importlib.resources import files
+
+    from newsdesk.training.config import ClassifierConfig, load_config, preset_path
+
+    shipped = sorted(p.name for p in (files("newsdesk") / "presets").iterdir())
+    assert shipped == ["stance-fnc1.yaml", "summary-bbc.yaml", "topic-bbc.yaml"]
+    assert main(["presets"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in ("topic-bbc", "stance-fnc1", "summary-bbc"))
+    config = load_config(ClassifierConfig, preset_path("bbc", "topic"))
+    assert config.lexical == "tfidf" and config.truncation == "chunks"
+    assert main(["train", "topic", "--preset", "reuters", "--data", "x"]) == 2
+    assert "no preset 'reuters'; the presets are" in capsys.readouterr().err

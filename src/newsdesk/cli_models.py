@@ -15,7 +15,9 @@ from newsdesk.training.config import (
     ClassifierConfig,
     SummaryConfig,
     add_config_arguments,
+    list_presets,
     load_config,
+    preset_path,
 )
 from newsdesk.training.distributed import is_main, quiet_replicas
 from newsdesk.training.precision import precision_flags
@@ -32,7 +34,10 @@ def cmd_train(args) -> int:
     overrides = {f: getattr(args, f) for f in cls.__dataclass_fields__ if f != "task"}
     if "task" in cls.__dataclass_fields__:
         overrides["task"] = task
-    config = load_config(cls, args.config, overrides)
+    if args.config and args.preset:
+        raise DataError("give --config FILE or --preset NAME, not both")
+    config = load_config(cls, preset_path(args.preset, task) if args.preset else args.config,
+                         overrides)
     precision_flags(config.precision)  # a precision this machine cannot train in fails now
     command = "newsdesk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if cls is ClassifierConfig:
@@ -99,6 +104,12 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def cmd_presets(args) -> int:
+    for name, description in list_presets().items():
+        print(f"{name:<16}{description}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from newsdesk.data.builders import table
     from newsdesk.data.prepare import load_prepared
@@ -155,7 +166,9 @@ def add_commands(sub) -> None:
                                                                             required=True)
     for task, cls in TASK_CONFIGS.items():
         p = train.add_parser(task, help=f"fine-tune a {task} model; every config field is a flag")
-        p.add_argument("--config", help=f"YAML preset, e.g. configs/{task}-*.yaml")
+        p.add_argument("--config", help=f"a YAML config file, e.g. configs/{task}-*.yaml")
+        p.add_argument("--preset", help="a shipped preset by name (`newsdesk presets` lists "
+                       f"them), e.g. {task}-{'fnc1' if task == 'stance' else 'bbc'}")
         p.add_argument("--resume", action="store_true",
                        help="continue from the last checkpoint in OUTPUT_DIR/checkpoints")
         add_config_arguments(p, cls, skip=("task",))
@@ -204,6 +217,9 @@ def add_commands(sub) -> None:
     p.add_argument("--articles", type=int, default=32, help="articles to time (default 32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("presets", help="list the shipped training presets")
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("push", help="upload a model folder and its card to the Hugging Face Hub")
     p.add_argument("model_dir")

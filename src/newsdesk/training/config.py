@@ -134,6 +134,28 @@ def _check_choice(name: str, value, choices: tuple) -> None:
         raise DataError(f"{name} must be one of {list(choices)}, got {value!r}")
 
 
+PRESETS = Path(__file__).resolve().parents[1] / "presets"
+"""The shipped presets (package data; `configs/` in a checkout points here)."""
+
+
+def list_presets() -> dict[str, str]:
+    """Preset name -> its first comment line."""
+    out = {}
+    for path in sorted(PRESETS.glob("*.yaml")):
+        first = path.read_text().splitlines()[0] if path.read_text() else ""
+        out[path.stem] = first.lstrip("# ").strip()
+    return out
+
+
+def preset_path(name: str, task: str | None = None) -> Path:
+    """The file of preset `name` ("topic-bbc", or "bbc" given the task "topic")."""
+    for candidate in (name, f"{task}-{name}" if task else None):
+        if candidate and (PRESETS / f"{candidate}.yaml").is_file():
+            return PRESETS / f"{candidate}.yaml"
+    raise DataError(f"no preset {name!r}; the presets are {sorted(list_presets())} "
+                    "(`newsdesk presets` describes them)")
+
+
 def load_config(cls, path: str | Path | None = None, overrides: dict | None = None):
     """Build a config from an optional YAML preset and overrides (CLI strings are parsed).
 
