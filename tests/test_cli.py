@@ -120,3 +120,18 @@ def test_presets_ship_with_the_package(capsys):
     assert config.lexical == "tfidf" and config.truncation == "chunks"
     assert main(["train", "topic", "--preset", "reuters", "--data", "x"]) == 2
     assert "no preset 'reuters'; the presets are" in capsys.readouterr().err
+
+
+def test_one_name_per_concept_with_the_former_names_kept():
+    from newsdesk.cli import build_parser
+
+    parser = build_parser()
+    train = parser.parse_args(["train", "topic", "--out", "runs/x"])
+    assert train.output_dir == "runs/x"
+    assert parser.parse_args(["train", "topic", "--output-dir", "runs/y"]).output_dir == "runs/y"
+    for flag in ("--models-dir", "--models"):
+        analyze = parser.parse_args(["analyze", "in.jsonl", "--out", "o.jsonl", flag, "runs/m"])
+        assert analyze.models == "runs/m"
+    prepare = parser.parse_args(["data", "prepare", "table", "t.csv", "--out", "d", "--task",
+                                 "stance"])
+    assert prepare.record_type == "stance"

@@ -29,7 +29,7 @@ def test_quickstart_runs_the_whole_job(tmp_path, bbc_dir, fnc_dir, tiny_bert_dir
     # the folders it leaves are what `newsdesk analyze --models` reads
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": "Profit rose at the bank. Shares fell."}) + "\n")
-    assert main(["analyze", str(src), "--out", str(tmp_path / "o.jsonl"), "--models",
+    assert main(["analyze", str(src), "--out", str(tmp_path / "o.jsonl"), "--models-dir",
                  str(out / "models"), "--targets", "Profit rose"]) == 0
     row = json.loads((tmp_path / "o.jsonl").read_text())
     assert {"topic", "stance", "summary"} <= set(row)

@@ -187,7 +187,8 @@ def add_commands(sub) -> None:
     p.add_argument("--topic", help="topic model folder")
     p.add_argument("--stance", help="stance model folder")
     p.add_argument("--summary", help="summary model folder")
-    p.add_argument("--models", help="a folder holding topic/, stance/ and summary/ model folders")
+    p.add_argument("--models-dir", "--models", dest="models", help="a folder holding topic/, "
+                   "stance/ and summary/ model folders (--models is the former name)")
     p.add_argument("--targets", nargs="+", help="claims or headlines for the stance model")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1 ...")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,

@@ -216,6 +216,10 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
+ALIASES = {"output_dir": ["--out"]}
+"""Flags that also take the name other commands use for the same thing (`--out`)."""
+
+
 def add_config_arguments(parser, cls, skip: tuple[str, ...] = ()) -> None:
     """Add `--field value` for every field of a config dataclass, with the field's docstring
     as its help (a flag not given keeps the preset's value)."""
@@ -225,8 +229,9 @@ def add_config_arguments(parser, cls, skip: tuple[str, ...] = ()) -> None:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         text = docs.get(f.name, "").replace("%", "%%")
-        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None,
-                            metavar=f.name.upper(), help=f"{text} (default {default!r})")
+        names = [f"--{f.name.replace('_', '-')}"] + ALIASES.get(f.name, [])
+        parser.add_argument(*names, dest=f.name, default=None, metavar=f.name.upper(),
+                            help=f"{text} (default {default!r})")
 
 
 def to_dict(config) -> dict:
