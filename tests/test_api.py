@@ -20,6 +20,10 @@ def test_top_level_names():
     assert NewsAnalyzer.__module__ == "newsdesk.inference.analyzer"
     assert issubclass(DataError, NewsdeskError)
     assert ClassifierPredictor and InferenceOptions and newsdesk.__version__
+    import newsdesk.api  # noqa: F401  (a submodule import must not shadow the functions)
+
+    assert newsdesk.train.__module__ == newsdesk.evaluate.__module__ == "newsdesk.api"
+    assert callable(newsdesk.train) and callable(newsdesk.evaluate) and callable(newsdesk.prepare)
     assert set(newsdesk.__all__) <= set(dir(newsdesk))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         newsdesk.Nope  # noqa: B018
@@ -50,3 +54,19 @@ def test_macro_f1_counts_only_the_classes_in_the_data(tmp_path):
     m = classification_metrics(["sport", "tech"], ["sport", "weather"], labels)
     assert m["macro_f1"] == pytest.approx(0.5)  # sport 1.0, tech 0.0; weather is not in gold
     assert json.dumps(m)  # what metrics.json holds
+
+
+def test_train_from_python_with_a_preset_and_fields(tmp_path, bbc_dir, tiny_bert_dir, seed):
+    from huggingface_hub import ModelCard
+
+    newsdesk.prepare("bbc", bbc_dir, tmp_path / "bbc", dev=0.3)
+    out = tmp_path / "topic"
+    metrics = newsdesk.train("topic", preset="bbc", data=str(tmp_path / "bbc"), output_dir=str(out),
+                             model=str(tiny_bert_dir), max_length=48, chunk_stride=8, epochs=1,
+                             batch_size=8, early_stopping_patience=0, lexical="none")
+    assert 0 <= metrics["macro_f1"] <= 1
+    settings = newsdesk.load_predictor(out).settings
+    assert settings.truncation == "chunks" and settings.training["learning_rate"] == 1e-4
+    assert ModelCard.load(out / "README.md").data.datasets == ["bbc-news-summary"]
+    with pytest.raises(DataError, match="not both"):
+        newsdesk.train("topic", preset="bbc", config="x.yaml")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from newsdesk.api import evaluate
 from newsdesk.cli import main
 from newsdesk.data import DataError, prepare
 from newsdesk.errors import NewsdeskError
-from newsdesk.evaluate import evaluate
 from newsdesk.inference import ClassifierPredictor
 from newsdesk.models.chunking import chunk, select_evidence, truncate
 from newsdesk.models.encoding import encode_articles

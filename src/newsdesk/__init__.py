@@ -21,8 +21,9 @@ _EXPORTS = {
     "InferenceOptions": "newsdesk.inference.options",
     "NewsdeskError": "newsdesk.errors",
     "DataError": "newsdesk.errors",
-    "evaluate": "newsdesk.evaluate",
+    "evaluate": "newsdesk.api",
     "prepare": "newsdesk.data.prepare",
+    "train": "newsdesk.api",
     "train_classifier": "newsdesk.training.classifier",
     "train_summariser": "newsdesk.training.summary",
 }

@@ -8,58 +8,33 @@ import shlex
 import sys
 from pathlib import Path
 
+from newsdesk.api import CONFIGS, make_config, train_config
 from newsdesk.errors import DataError
 from newsdesk.inference.options import PRECISIONS, InferenceOptions
-from newsdesk.models.tasks import TASKS
 from newsdesk.training.config import (
-    ClassifierConfig,
-    SummaryConfig,
     add_config_arguments,
     list_presets,
-    load_config,
-    preset_path,
 )
 from newsdesk.training.distributed import is_main, quiet_replicas
-from newsdesk.training.precision import precision_flags
-
-TASK_CONFIGS = {name: SummaryConfig if task.output == "text" else ClassifierConfig
-                for name, task in TASKS.items()}
 
 
 def cmd_train(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     quiet_replicas()  # under torchrun / accelerate launch, rank 0 alone logs and writes
+
     task = args.train_task
-    cls = TASK_CONFIGS[task]
-    overrides = {f: getattr(args, f) for f in cls.__dataclass_fields__ if f != "task"}
-    if "task" in cls.__dataclass_fields__:
-        overrides["task"] = task
-    if args.config and args.preset:
-        raise DataError("give --config FILE or --preset NAME, not both")
-    config = load_config(cls, preset_path(args.preset, task) if args.preset else args.config,
-                         overrides)
-    precision_flags(config.precision)  # a precision this machine cannot train in fails now
+    fields = {f: getattr(args, f) for f in CONFIGS[task].__dataclass_fields__ if f != "task"}
+    config = make_config(task, args.preset, args.config, **fields)  # fails before any work
     command = "newsdesk " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if cls is ClassifierConfig:
-        from newsdesk.training.classifier import train_classifier
-
-        metrics = train_classifier(config, resume=args.resume, command=command)
-        if is_main():
-            print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
-    else:
-        from newsdesk.training.summary import train_summariser
-
-        if args.resume and is_main():
-            print("newsdesk: note: --resume is not supported for summary training; starting anew",
-                  file=sys.stderr)
-        train_summariser(config, command=command)
+    metrics = train_config(config, resume=args.resume, command=command)
     if is_main():
+        print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, float)}, indent=2))
         print(f"model folder: {config.output_dir}")
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from newsdesk.evaluate import evaluate
+    from newsdesk.api import evaluate
 
     metrics = evaluate(args.model_dir, args.data, split=args.split, out=args.out)
     print(f"wrote {metrics['_written']}")
@@ -164,7 +139,7 @@ def add_commands(sub) -> None:
     """Register `train` and `evaluate` on the `newsdesk` parser."""
     train = sub.add_parser("train", help="fine-tune a model").add_subparsers(dest="train_task",
                                                                             required=True)
-    for task, cls in TASK_CONFIGS.items():
+    for task, cls in CONFIGS.items():
         p = train.add_parser(task, help=f"fine-tune a {task} model; every config field is a flag")
         p.add_argument("--config", help=f"a YAML config file, e.g. configs/{task}-*.yaml")
         p.add_argument("--preset", help="a shipped preset by name (`newsdesk presets` lists "

@@ -18,6 +18,9 @@ from newsdesk.training.metrics import PARTS
 
 DATASETS = {"bbc": "BBC News Summary", "fnc1": "FNC-1 (Fake News Challenge stage 1)",
             "table": "a user's table"}
+DATASET_IDS = {"bbc": "bbc-news-summary", "fnc1": "fnc-1"}
+"""The corpora's names in the card's `datasets` metadata (not Hub repo ids: neither is hosted
+there under one official id)."""
 _PATH = re.compile(r"(?<![\w.-])(?:~|\.{1,2})?(?:/[^\s/]+)+/?")
 
 
@@ -70,6 +73,7 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         language="en", license="apache-2.0",
         library_name="transformers", pipeline_tag=task.pipeline_tag,
         base_model=public_name(settings.base_model),
+        datasets=[DATASET_IDS[source]] if source in DATASET_IDS else None,
         tags=["newsdesk", task.name, "news", *(["extractive-summarization"] if not classifier
                                                 else [])],
         model_name=f"newsdesk {task.name} model", eval_results=results or None)
