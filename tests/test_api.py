@@ -25,6 +25,9 @@ def test_top_level_names():
 
     assert newsdesk.train.__module__ == newsdesk.evaluate.__module__ == "newsdesk.api"
     assert callable(newsdesk.train) and callable(newsdesk.evaluate) and callable(newsdesk.prepare)
+    from importlib.resources import files
+
+    assert (files("newsdesk") / "py.typed").is_file()  # type checkers read the hints
     assert set(newsdesk.__all__) <= set(dir(newsdesk))
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         newsdesk.Nope  # noqa: B018
