@@ -90,7 +90,6 @@ def cmd_calibrate(args) -> int:
     from newsdesk.data.prepare import load_prepared
     from newsdesk.inference.analyzer import recalibrate
     from newsdesk.inference.calibrate import cache_file, cache_key, folder_fingerprint, load_decision
-    from newsdesk.inference.hardware import detect
     from newsdesk.models.folder import read_settings
     from newsdesk.models.loading import check_model_folder
 
@@ -98,7 +97,7 @@ def cmd_calibrate(args) -> int:
     check_model_folder(Path(args.model_dir))
     task = read_settings(args.model_dir).task_info
     if not args.data:
-        key = cache_key(detect(), folder_fingerprint(args.model_dir), task.name, options.device)
+        key = cache_key(folder_fingerprint(args.model_dir), task.name, options.device)
         decision = load_decision(key)
         if decision is None:
             raise DataError(f"{args.model_dir}: not calibrated on this machine yet; give --data "

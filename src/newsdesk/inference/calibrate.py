@@ -77,8 +77,9 @@ def folder_fingerprint(folder: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(caps: Capabilities, fingerprint: str, task: str, device: str) -> str:
-    return f"{caps.key()}/{fingerprint}/{task}/{device}"
+def cache_key(fingerprint: str, task: str, device: str, caps: Capabilities | None = None) -> str:
+    """Where a decision is cached: this machine (or `caps`), the folder, the task, the device."""
+    return f"{(caps or detect()).key()}/{fingerprint}/{task}/{device}"
 
 
 def load_decision(key: str) -> Decision | None:

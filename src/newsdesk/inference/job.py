@@ -20,7 +20,13 @@ from tqdm.auto import tqdm
 from newsdesk.data.tables import check_columns, stream_rows
 from newsdesk.errors import DataError
 from newsdesk.inference.analyzer import NewsAnalyzer, as_article
-from newsdesk.inference.jobfiles import OutputLock, check_paths, differences, job_signature
+from newsdesk.inference.jobfiles import (
+    OutputLock,
+    beside,
+    check_paths,
+    differences,
+    job_signature,
+)
 
 
 class Progress:
@@ -67,10 +73,9 @@ def check_job(input_path: str | Path, output_path: str | Path) -> None:
     check_columns(input_path, ["text"])
     if output_path.suffix.lower() not in (".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
         raise DataError(f"{output_path}: output must be .jsonl or .parquet")
-    side = [output_path.with_name(output_path.name + s)
-            for s in (".errors.jsonl", ".progress.json", ".partial.jsonl", ".lock")]
-    check_paths(input_path, output_path, *side)
-    partial = output_path.with_name(output_path.name + ".partial.jsonl")
+    partial = beside(output_path, ".partial.jsonl")
+    side = [beside(output_path, s) for s in (".errors.jsonl", ".progress.json", ".lock")]
+    check_paths(input_path, output_path, partial, *side)
     for held in (output_path, partial):
         OutputLock(held).check()
 
@@ -94,15 +99,14 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
     """
     input_path, output_path = Path(input_path), Path(output_path)
     check_job(input_path, output_path)
-    default_errors = output_path.with_name(output_path.name + ".errors.jsonl")
-    errors_path = Path(errors_path) if errors_path else default_errors
+    errors_path = Path(errors_path) if errors_path else beside(output_path, ".errors.jsonl")
     if output_path.suffix.lower() in (".parquet", ".pq"):
-        partial = output_path.with_name(output_path.name + ".partial.jsonl")
+        partial = beside(output_path, ".partial.jsonl")
         summary = run_job(analyzer, input_path, partial, targets, window, overwrite, progress_bar,
                           errors_path)
         jsonl_to_parquet(partial, output_path)
         partial.unlink()
-        partial.with_name(partial.name + ".progress.json").unlink(missing_ok=True)
+        beside(partial, ".progress.json").unlink(missing_ok=True)
         return {**summary, "output": str(output_path)}
     with OutputLock(output_path):
         return _run(analyzer, input_path, output_path, errors_path, targets, window, overwrite,
@@ -111,7 +115,7 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
 
 def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targets, window: int,
          overwrite: bool, progress_bar: bool) -> dict:
-    state = Progress(output_path.with_name(output_path.name + ".progress.json"),
+    state = Progress(beside(output_path, ".progress.json"),
                      job_signature(analyzer, input_path, targets))
     if overwrite:
         for p in (output_path, errors_path, state.path):

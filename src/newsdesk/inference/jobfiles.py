@@ -11,7 +11,11 @@ import os
 from pathlib import Path
 
 from newsdesk.errors import DataError
-from newsdesk.inference.calibrate import folder_fingerprint
+
+
+def beside(output_path: Path, suffix: str) -> Path:
+    """A job's side file: `OUTPUT.errors.jsonl`, `OUTPUT.progress.json`, `OUTPUT.lock` ..."""
+    return output_path.with_name(output_path.name + suffix)
 
 
 def check_paths(input_path: Path, output_path: Path, *others: Path) -> None:
@@ -44,7 +48,7 @@ def job_signature(analyzer, input_path: Path, targets: list[str] | None) -> dict
         folder = getattr(predictor, "folder", None)
         models[name] = {
             "folder": str(Path(folder).resolve()) if folder else None,
-            "fingerprint": folder_fingerprint(folder) if folder else predictor.encoding_key,
+            "fingerprint": predictor.fingerprint or predictor.encoding_key,
             "options": {k: v for k, v in vars(predictor.options).items()},
         }
     return {"input": input_identity(input_path), "models": models, "targets": list(targets or [])}
@@ -67,12 +71,12 @@ class OutputLock:
     a process that no longer runs (killed) is taken over."""
 
     def __init__(self, output_path: Path):
-        self.path = output_path.with_name(output_path.name + ".lock")
+        self.path = beside(output_path, ".lock")
 
     def check(self) -> None:
         """Refuse at once if a running job holds the output (before any model loads)."""
         pid = self._owner()
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and _alive(pid):
             raise DataError(f"{self.path}: another job (pid {pid}) is writing this output; "
                             "wait for it or use another --out")
 
@@ -82,10 +86,7 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                pid = self._owner()
-                if pid is not None and _alive(pid):
-                    raise DataError(f"{self.path}: another job (pid {pid}) is writing this output; "
-                                    "wait for it or use another --out") from None
+                self.check()
                 self.path.unlink(missing_ok=True)  # stale: its writer is gone
                 continue
             with os.fdopen(fd, "w") as f:

@@ -26,7 +26,6 @@ from newsdesk.errors import NewsdeskError
 from newsdesk.inference import calibrate as calibration
 from newsdesk.inference.backend import TorchBackend
 from newsdesk.inference.batching import token_budget_batches
-from newsdesk.inference.hardware import detect
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
 from newsdesk.models.folder import Settings, read_settings
@@ -58,8 +57,8 @@ class Predictor:
         self.cache_key = None
         self.pending = self.options.precision == "auto"  # calibrate on the first real inputs
         if self.pending and folder is not None:
-            self.cache_key = calibration.cache_key(
-                detect(), calibration.folder_fingerprint(folder), self.task.name, self.options.device)
+            self.cache_key = calibration.cache_key(self.fingerprint, self.task.name,
+                                                   self.options.device)
             self.decision = calibration.load_decision(self.cache_key)
         if self.decision is not None:
             self.pending = False
@@ -113,6 +112,11 @@ class Predictor:
             raise NewsdeskError(f"{folder}: a {settings.task} ({settings.kind}) folder; "
                                 f"{cls.__name__} loads {' or '.join(cls.kinds)} folders")
         return settings
+
+    @cached_property
+    def fingerprint(self) -> str | None:
+        """Changes when the folder's weights or settings change (None without a folder)."""
+        return None if self.folder is None else calibration.folder_fingerprint(self.folder)
 
     @cached_property
     def encoding_key(self) -> str:
