@@ -209,7 +209,7 @@ def test_ids_are_strings_and_missing_ones_cannot_collide(tmp_path, analyzer):
 def test_csv_without_a_text_column_is_one_error(tmp_path, analyzer, capsys, tiny_models):
     src = tmp_path / "in.csv"
     src.write_text("id,body\n1,Profit rose.\n2,The team won.\n")
-    with pytest.raises(DataError, match=r"missing column\(s\) \['text'\]; found \['id', 'body'\]"):
+    with pytest.raises(DataError, match=r"missing column\(s\) \['text or html'\]; found \['id', 'body'\]"):
         run_job(analyzer, src, tmp_path / "out.jsonl", progress_bar=False)
     assert not (tmp_path / "out.jsonl").exists()  # checked before anything is written
 

@@ -63,13 +63,15 @@ def cmd_analyze(args) -> int:
         result = analyze_with_ray(args.input, args.out, **folders, targets=targets,
                                   options=options, batch_size=args.window,
                                   actors=args.actors, cpus_per_actor=args.cpus_per_actor,
-                                  gpus_per_actor=args.gpus_per_actor)
+                                  gpus_per_actor=args.gpus_per_actor,
+                                  clean=not args.keep_furniture)
         print(f"{result['records']} records, {result['errors']} errors"
               f"{' -> ' + result['errors_folder'] if result['errors'] else ''}; "
               f"wrote {result['output']}")
         return 0
     check_job(args.input, args.out)  # before the models load
-    analyzer = NewsAnalyzer.from_pretrained(**folders, options=options)
+    analyzer = NewsAnalyzer.from_pretrained(**folders, options=options,
+                                            clean=not args.keep_furniture)
     result = run_job(analyzer, args.input, args.out, targets=targets, window=args.window,
                      overwrite=args.overwrite)
     rate = (result["records"] - result["resumed_from"]) / max(result["seconds"], 1e-9)
@@ -155,8 +157,10 @@ def add_commands(sub) -> None:
     p.add_argument("--out", help="where to write metrics (default MODEL_DIR/eval-<name>)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("analyze", help="analyse a JSONL/CSV/Parquet file of articles (resumable)")
-    p.add_argument("input", help="JSONL, CSV or Parquet with a 'text' column (id, title optional)")
+    p = sub.add_parser("analyze", help="analyse a JSONL/CSV/Parquet file of articles, or web "
+                       "pages (resumable)")
+    p.add_argument("input", help="JSONL, CSV or Parquet with a 'text' or 'html' column (id, title, "
+                   "url optional), or an .html/.htm page or a folder of them")
     p.add_argument("--out", required=True, help="output .jsonl or .parquet")
     p.add_argument("--topic", help="topic model folder")
     p.add_argument("--stance", help="stance model folder")
@@ -173,6 +177,8 @@ def add_commands(sub) -> None:
     p.add_argument("--cascade", type=float, help="topic: read an article's next chunk only while "
                    "its top probability is below this; 1.0 reads every chunk (default: the "
                    "folder's setting)")
+    p.add_argument("--keep-furniture", action="store_true", help="do not remove page furniture "
+                   "(share prompts, credits, bylines, related-story lists) from text")
     p.add_argument("--window", type=int, default=256, help="records analysed together")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier partial output")
     p.add_argument("--engine", choices=["local", "ray"], default="local",

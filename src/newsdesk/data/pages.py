@@ -15,6 +15,9 @@ from importlib import metadata
 from newsdesk.data.furniture import clean_page_text
 from newsdesk.errors import DataError
 
+PAGE_FIELDS = ("title", "date", "author", "extractor")
+"""What an analysis output records about a web page ("page" in each result)."""
+
 EXTRACTION = {"favor_precision": True, "include_comments": False, "include_tables": True}
 """trafilatura settings: precision first (the models read every line we keep), no comments."""
 

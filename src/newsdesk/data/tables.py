@@ -1,7 +1,10 @@
-"""Row-by-row reading of CSV, JSONL and Parquet files, with the location of every row.
+"""Row-by-row reading of CSV, JSONL and Parquet files, with the location of every row, and of
+web pages saved as `.html`/`.htm` files (one file, or a folder of them: one record per page).
 
 Used by the `table` builder and by the batch-analysis job, so both report bad rows the same way:
-"<file>, line N" for text formats and "<file>, row N" for Parquet.
+"<file>, line N" for text formats, "<file>, row N" for Parquet and "<file>" for a page.
+
+A wanted column may name alternatives, "text|html": a table needs one of them.
 """
 
 from __future__ import annotations
@@ -20,14 +23,52 @@ csv.field_size_limit(sys.maxsize)
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl",
            ".parquet": "parquet", ".pq": "parquet"}
+PAGE_SUFFIXES = (".html", ".htm")
 
 
 def table_format(path: Path) -> str:
-    fmt = FORMATS.get(Path(path).suffix.lower())
+    """csv, jsonl or parquet from the suffix, or "pages" for an .html/.htm file or a folder."""
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() in PAGE_SUFFIXES:
+        return "pages"
+    fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise DataError(f"{path}: unsupported file type {Path(path).suffix!r}; "
-                        f"expected one of {sorted(FORMATS)}")
+                        f"expected one of {sorted(FORMATS) + list(PAGE_SUFFIXES)} or a folder "
+                        "of pages")
     return fmt
+
+
+def page_files(path: Path) -> list[Path]:
+    """The .html/.htm files of a page input: the file itself, or every one under a folder
+    (sorted by relative path, so record numbers are stable); a DataError if there are none."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{path}: no such file or folder")
+    pages = sorted(p for p in path.rglob("*") if p.suffix.lower() in PAGE_SUFFIXES and p.is_file())
+    if not pages:
+        raise DataError(f"{path}: no .html or .htm pages in this folder")
+    return pages
+
+
+def page_rows(path: Path) -> Iterator[tuple[int, str, dict | str]]:
+    """(number, location, {"id", "html"}) per page; the id is the path under the folder (the
+    file name for a single page). A page that cannot be read comes back as its message."""
+    path = Path(path)
+    for number, page in enumerate(page_files(path), start=1):
+        ident = page.name if page == path else page.relative_to(path).as_posix()
+        try:
+            yield number, str(page), {"id": ident, "html": page.read_bytes()}
+        except OSError as e:
+            yield number, str(page), f"cannot read file ({e.strerror or e})"
+
+
+def missing_columns(found, wanted: list[str] | None) -> list[str]:
+    """The `wanted` columns (or "a|b" alternatives, named "a or b") that `found` lacks."""
+    return [w.replace("|", " or ") for w in wanted or []
+            if not any(c in found for c in w.split("|"))]
 
 
 def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterator[tuple[str, dict]]:
@@ -35,6 +76,12 @@ def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterat
     raises a DataError naming it. Text that is not UTF-8 is decoded with `decode`'s fallbacks
     (recorded in `report`), as data preparation does for whole files."""
     path = Path(path)
+    if table_format(path) == "pages":
+        for _, where, row in page_rows(path):
+            if isinstance(row, str):
+                raise DataError(f"{where}: {row}")
+            yield where, row
+        return
     if table_format(path) == "csv":  # a CSV's encoding is a property of the whole file
         _must_exist(path)
         for line, row in csv_rows(path, read_text(path, report)):
@@ -57,6 +104,9 @@ def stream_rows(path: str | Path, report: CleaningReport | None = None, fallback
     """
     path = Path(path)
     fmt = table_format(path)
+    if fmt == "pages":
+        yield from page_rows(path)
+        return
     _must_exist(path)
     if fmt == "parquet":
         yield from _parquet_rows(path, wanted)
@@ -83,6 +133,9 @@ def check_columns(path: str | Path, wanted: list[str]) -> None:
     checked one by one as they are read); one DataError naming the missing ones otherwise."""
     path = Path(path)
     fmt = table_format(path)
+    if fmt == "pages":
+        page_files(path)
+        return
     _must_exist(path)
     if fmt == "jsonl":
         return
@@ -96,9 +149,9 @@ def check_columns(path: str | Path, wanted: list[str]) -> None:
             found = pq.ParquetFile(path).schema_arrow.names
         except Exception as e:  # pyarrow raises several types for a corrupt file
             raise DataError(f"{path}: cannot read as Parquet ({e})") from e
-    missing = [c for c in wanted if c not in found]
+    missing = missing_columns(found, wanted)
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {found}, wanted {wanted}")
+        raise DataError(f"{path}: missing column(s) {missing}; found {found}")
 
 
 def _must_exist(path: Path) -> None:
@@ -118,9 +171,9 @@ def csv_rows(path: Path, text, strict: bool = True, wanted: list[str] | None = N
     header = reader.fieldnames or []
     if not header:
         raise DataError(f"{path}: empty CSV (no header row)")
-    missing = [c for c in wanted or [] if c not in header]
+    missing = missing_columns(header, wanted)
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {header}, wanted {wanted}")
+        raise DataError(f"{path}: missing column(s) {missing}; found {header}")
     for row in reader:
         if None in row or None in row.values():
             problem = f"wrong number of fields (header has {len(header)})"
@@ -152,9 +205,9 @@ def _parquet_rows(path: Path, wanted: list[str] | None = None) -> Iterator[tuple
     except Exception as e:  # pyarrow raises several types for a corrupt file
         raise DataError(f"{path}: cannot read as Parquet ({e})") from e
     names = pf.schema_arrow.names
-    missing = [c for c in wanted or [] if c not in names]
+    missing = missing_columns(names, wanted)
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {names}, wanted {wanted}")
+        raise DataError(f"{path}: missing column(s) {missing}; found {names}")
     number = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():

@@ -11,6 +11,8 @@ import re
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
+from newsdesk.data.furniture import RULE_NAMES, clean_page_text
+from newsdesk.data.pages import extract_article
 from newsdesk.errors import DataError, NewsdeskError
 from newsdesk.inference import calibrate as calibration
 from newsdesk.inference.classify import ClassifierPredictor
@@ -75,9 +77,14 @@ def rows_of(articles) -> list:
     return list(articles)  # a datasets.Dataset iterates over its rows as dicts
 
 
-def as_article(item, where: str = "") -> dict:
-    """Normalise a string, dict or article record to {"id", "title", "text"}; ids become
-    strings (a missing one stays None)."""
+def as_article(item, where: str = "", clean: bool = True) -> dict:
+    """Normalise a string, dict or article record to {"id", "title", "text", "cleaning"} (and
+    "page" for HTML); ids become strings (a missing one stays None).
+
+    A record with `html` and no `text` is a web page: `extract_article` takes its text, title,
+    date and author (a given `title` wins). With `clean`, the page-furniture rules run on the text
+    (as they do on extracted pages) and "cleaning" counts what each removed.
+    """
     if isinstance(item, str):
         item = {"text": item}
     elif is_dataclass(item):
@@ -85,26 +92,47 @@ def as_article(item, where: str = "") -> dict:
     if not isinstance(item, dict):
         raise DataError(f"{where}article must be a string, a dict or an Article, found "
                         f"{type(item).__name__}")
-    text, title = item.get("text"), item.get("title")
+    text, title, page = item.get("text"), item.get("title"), None
+    if title is not None and not isinstance(title, str):
+        raise DataError(f"{where}'title' should be text, found {type(title).__name__}")
+    if text is None and item.get("html") is not None:
+        page = extract_article(item["html"], item.get("url"), where)
+        text, title = page.pop("text"), title or page["title"]
     if not isinstance(text, str) or not text:
-        raise DataError(f"{where}missing or empty 'text'")
+        raise DataError(f"{where}missing or empty 'text'" + ("" if "html" in item else
+                                                             " (or 'html' for a web page)"))
     if not INVISIBLE.sub("", text):
         raise DataError(f"{where}'text' has no visible characters (only whitespace, control or "
                         "zero-width characters)")
-    if title is not None and not isinstance(title, str):
-        raise DataError(f"{where}'title' should be text, found {type(title).__name__}")
     ident = item.get("id")
     if ident is not None and (isinstance(ident, bool) or not isinstance(ident, (str, int))):
         raise DataError(f"{where}'id' should be text or a whole number, found "
                         f"{type(ident).__name__}")
-    return {"id": None if ident is None else str(ident), "title": title, "text": text}
+    cleaning = page.pop("cleaning") if page else {}
+    if clean and page is None:
+        cleaned, cleaning = clean_page_text(text, title)
+        if not INVISIBLE.sub("", cleaned):
+            raise DataError(f"{where}'text' holds only page furniture ({sorted(cleaning)}); "
+                            "nothing to analyse")
+        text = cleaned
+    article = {"id": None if ident is None else str(ident), "title": title, "text": text,
+               "cleaning": {name: cleaning.get(name, 0) for name in RULE_NAMES}}
+    if page is not None:
+        article["page"] = page
+    return article
 
 
 class NewsAnalyzer:
     """Run any subset of the topic, stance and summary models over articles."""
 
     def __init__(self, topic: Predictor | None = None, stance: Predictor | None = None,
-                 summary: Predictor | None = None):
+                 summary: Predictor | None = None, clean: bool = True):
+        """Args:
+            topic, stance, summary: loaded predictors (any subset).
+            clean: remove page furniture from article text before the models read it (see
+                `newsdesk.data.furniture`); every result counts what was removed.
+        """
+        self.clean = clean
         given = {"topic": topic, "stance": stance, "summary": summary}
         self.models: dict[str, Predictor] = {n: p for n, p in given.items() if p is not None}
         if not self.models:
@@ -122,35 +150,42 @@ class NewsAnalyzer:
     @classmethod
     def from_pretrained(cls, topic: str | Path | None = None, stance: str | Path | None = None,
                         summary: str | Path | None = None, options: InferenceOptions | None = None,
-                        **changes) -> NewsAnalyzer:
+                        clean: bool = True, **changes) -> NewsAnalyzer:
         """Load model folders written by `newsdesk train` (any subset).
 
         Args:
             topic, stance, summary: model folders.
             options: how to run them (default `InferenceOptions()`).
+            clean: remove page furniture before analysis (the default).
             **changes: `InferenceOptions` fields to change (device, precision, max_tokens).
         """
         options = InferenceOptions.of(options, **changes).resolved()
         folders = {"topic": topic, "stance": stance, "summary": summary}
         return cls(**{name: load_predictor(folder, options, task=name) if folder else None
-                      for name, folder in folders.items()})
+                      for name, folder in folders.items()}, clean=clean)
+
+    def article(self, item, where: str = "") -> dict:
+        """One record as the models read it (`as_article` with this analyzer's cleaning)."""
+        return as_article(item, where, self.clean)
 
     def analyze(self, articles, targets: str | list[str] | None = None) -> dict | list[dict]:
         """Analyse one article or many.
 
         Args:
-            articles: a string, dict ({"text", "title"?, "id"?}) or Article, or many: a list or
-                any iterable of them, a pandas DataFrame, a `datasets.Dataset` or a pyarrow
-                Table with a `text` column (`title`, `id` optional).
+            articles: a string, dict ({"text", "title"?, "id"?}, or {"html", "url"?} for a web
+                page) or Article, or many: a list or any iterable of them, a pandas DataFrame,
+                a `datasets.Dataset` or a pyarrow Table with a `text` or `html` column
+                (`title`, `id`, `url` optional).
             targets: claims or headlines; every article gets its stance towards each.
 
         Returns:
             Per article: {"id", "topic": {"label", "scores"}, "stance": {target: {"label",
-            "scores"}}, "summary": str, "engine": {task: "torch:<precision>"}}, with only the
-            parts whose models are loaded.
+            "scores"}}, "summary": str, "engine": {task: "torch:<precision>"}, "cleaning":
+            {rule: lines removed}}, with only the parts whose models are loaded, and "page":
+            {"title", "date", "author", "extractor"} for web pages.
         """
         single = isinstance(articles, (str, dict)) or is_dataclass(articles)
-        items = [as_article(a, f"article {i}: ") for i, a in
+        items = [self.article(a, f"article {i}: ") for i, a in
                  enumerate([articles] if single else rows_of(articles))]
         results = self.run(self.prepare(items), targets)
         return results[0] if single else results
@@ -173,7 +208,8 @@ class NewsAnalyzer:
         items = prepared.items
         if not items:
             return []
-        results = [{"id": a["id"]} for a in items]
+        results = [{"id": a["id"], **{k: a[k] for k in ("cleaning", "page") if k in a}}
+                   for a in items]
         engines = {}
         for name, predictor in self.models.items():
             if TASKS[name].pair and not targets:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from newsdesk.data.tables import check_columns, stream_rows
 from newsdesk.errors import DataError
-from newsdesk.inference.analyzer import NewsAnalyzer, as_article
+from newsdesk.inference.analyzer import NewsAnalyzer
 from newsdesk.inference.jobfiles import (
     OutputLock,
     beside,
@@ -68,9 +68,9 @@ def check_job(input_path: str | Path, output_path: str | Path) -> None:
     """The checks that need no model: the input exists and has a known format, and the output
     (and its side files) is a JSONL or Parquet path that is not the input."""
     input_path, output_path = Path(input_path), Path(output_path)
-    if not input_path.is_file():
-        raise DataError(f"{input_path}: no such file")
-    check_columns(input_path, ["text"])
+    if not input_path.exists():
+        raise DataError(f"{input_path}: no such file or folder")
+    check_columns(input_path, ["text|html"])
     if output_path.suffix.lower() not in (".jsonl", ".json", ".ndjson", ".parquet", ".pq"):
         raise DataError(f"{output_path}: output must be .jsonl or .parquet")
     partial = beside(output_path, ".partial.jsonl")
@@ -87,7 +87,8 @@ def run_job(analyzer: NewsAnalyzer, input_path: str | Path, output_path: str | P
 
     Args:
         analyzer: the loaded models.
-        input_path: JSONL, CSV or Parquet with a `text` column (and optional `id`, `title`).
+        input_path: JSONL, CSV or Parquet with a `text` or `html` column (and optional `id`,
+            `title`, `url`), or web pages: an .html/.htm file or a folder of them.
         output_path: JSONL output; `.errors.jsonl` and `.progress.json` files sit beside it.
         targets: claims for the stance model.
         window: records read, sorted and analysed together.
@@ -134,11 +135,11 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
         err.truncate(state.error_bytes)
         bar = tqdm(disable=not progress_bar, unit=" articles", initial=state.records,
                    desc="analyze", dynamic_ncols=True)
-        records = (r for r in stream_rows(input_path, wanted=["text"]) if r[0] > state.records)
+        records = (r for r in stream_rows(input_path, wanted=["text|html"]) if r[0] > state.records)
 
         def next_window():  # read, check and tokenise; runs while the models run the last one
             chunk = _take(records, window)
-            good, bad = _validate(chunk)
+            good, bad = _validate(chunk, analyzer.article)
             return chunk, good, bad, analyzer.prepare([a for _, a in good])
 
         with ThreadPoolExecutor(max_workers=1) as reader:
@@ -176,28 +177,34 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
 
 
 def jsonl_to_parquet(src: Path, dst: Path, batch: int = 5000) -> None:
-    """Convert the finished JSONL output to Parquet in batches (constant memory)."""
+    """Convert the finished JSONL output to Parquet in batches (constant memory).
+
+    A first pass unifies the batches' schemas (a key or struct field missing from some rows, or
+    null in a whole batch, takes its type from the others); the second pass writes."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer = None
-    tmp = dst.with_name(dst.name + ".tmp")
-    try:
+    def batches():
         with open(src, encoding="utf-8") as f:
             while True:
                 rows = [json.loads(line) for _, line in zip(range(batch), f)]
                 if not rows:
-                    break
-                keys = list(dict.fromkeys(k for r in rows for k in r))  # every key, not the first row's
-                table = pa.Table.from_pydict({k: [r.get(k) for r in rows] for k in keys})
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:  # no records at all
+                    return
+                keys = list(dict.fromkeys(k for r in rows for k in r))  # every key, every row
+                yield pa.Table.from_pydict({k: [r.get(k) for r in rows] for k in keys})
+
+    schemas = [table.schema for table in batches()]
+    tmp = dst.with_name(dst.name + ".tmp")
+    if not schemas:  # no records at all
         pq.write_table(pa.table({"position": pa.array([], pa.int64())}), tmp)
+        os.replace(tmp, dst)
+        return
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for table in batches():
+            columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+                       else pa.nulls(table.num_rows, f.type) for f in schema]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
     os.replace(tmp, dst)
 
 
@@ -210,14 +217,14 @@ def _take(it, n: int) -> list:
     return out
 
 
-def _validate(chunk) -> tuple[list, list]:
+def _validate(chunk, article) -> tuple[list, list]:
     good, bad = [], []
     for position, where, row in chunk:
         if isinstance(row, str):
             bad.append({"position": position, "where": where, "error": row})
             continue
         try:
-            good.append((position, as_article(row)))
+            good.append((position, article(row)))
         except DataError as e:
             ident = row.get("id")
             bad.append({"position": position, "where": where, "error": str(e),

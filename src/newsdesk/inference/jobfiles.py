@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from newsdesk.data.tables import page_files
 from newsdesk.errors import DataError
 
 
@@ -29,7 +30,17 @@ def check_paths(input_path: Path, output_path: Path, *others: Path) -> None:
 
 
 def input_identity(path: Path, block: int = 1 << 16) -> dict:
-    """The input file's size, modification time and a hash of its first and last blocks."""
+    """The input file's size, modification time and a hash of its first and last blocks; for a
+    folder of pages, a hash of every page's name, size and modification time."""
+    if path.is_dir():
+        digest = hashlib.sha1()
+        pages = page_files(path)
+        for page in pages:
+            stat = page.stat()
+            digest.update(f"{page.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                          .encode())
+        return {"path": str(path.resolve()), "pages": len(pages),
+                "sha1_listing": digest.hexdigest()}
     stat = path.stat()
     digest = hashlib.sha1()
     with open(path, "rb") as f:
@@ -42,7 +53,7 @@ def input_identity(path: Path, block: int = 1 << 16) -> dict:
 
 def job_signature(analyzer, input_path: Path, targets: list[str] | None) -> dict:
     """Everything that determines a record's result: the input file, each model folder's weights
-    and settings, how it runs (options), and the targets."""
+    and settings, how it runs (options), the targets, and whether page furniture is removed."""
     models = {}
     for name, predictor in analyzer.models.items():
         folder = getattr(predictor, "folder", None)
@@ -51,7 +62,8 @@ def job_signature(analyzer, input_path: Path, targets: list[str] | None) -> dict
             "fingerprint": predictor.fingerprint or predictor.encoding_key,
             "options": {k: v for k, v in vars(predictor.options).items()},
         }
-    return {"input": input_identity(input_path), "models": models, "targets": list(targets or [])}
+    return {"input": input_identity(input_path), "models": models, "targets": list(targets or []),
+            "clean": analyzer.clean}
 
 
 def differences(old: dict, new: dict, prefix: str = "") -> list[str]:

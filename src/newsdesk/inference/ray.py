@@ -20,9 +20,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from newsdesk.data.furniture import RULE_NAMES
+from newsdesk.data.pages import PAGE_FIELDS
 from newsdesk.data.tables import FORMATS
 from newsdesk.errors import DataError, NewsdeskError
-from newsdesk.inference.analyzer import NewsAnalyzer, as_article
+from newsdesk.inference.analyzer import NewsAnalyzer
 from newsdesk.inference.options import InferenceOptions
 
 
@@ -45,12 +47,15 @@ def output_schema(analyzer: NewsAnalyzer, targets: list[str] | None) -> pa.Schem
             fields.append((name, pa.string()))
     ran = [n for n, p in analyzer.models.items() if p.task.output != "per_target" or targets]
     fields.append(("engine", pa.struct([(n, pa.string()) for n in ran])))
+    fields.append(("cleaning", pa.struct([(rule, pa.int64()) for rule in RULE_NAMES])))
+    fields.append(("page", pa.struct([(k, pa.string()) for k in PAGE_FIELDS])))
     fields.append(("error", pa.string()))
     return pa.schema(fields)
 
 
 class AnalyzeBatch:
-    """Analyse a batch of articles (a `pyarrow.Table` with `text`, optional `id` and `title`).
+    """Analyse a batch of articles (a `pyarrow.Table` with `text` or `html`, optional `id`,
+    `title` and `url`).
 
     Records that cannot be analysed (missing or empty text, wrong types) come back with the reason
     in the `error` column and no results, so one bad record never fails a batch.
@@ -58,12 +63,14 @@ class AnalyzeBatch:
 
     def __init__(self, topic: str | None = None, stance: str | None = None,
                  summary: str | None = None, targets: list[str] | None = None,
-                 options: InferenceOptions | None = None, threads: int | None = None, **changes):
+                 options: InferenceOptions | None = None, threads: int | None = None,
+                 clean: bool = True, **changes):
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        self.analyzer = NewsAnalyzer.from_pretrained(topic, stance, summary, options, **changes)
+        self.analyzer = NewsAnalyzer.from_pretrained(topic, stance, summary, options, clean,
+                                                     **changes)
         self.targets = list(targets) if targets else None
         if self.targets and self.analyzer.stance is None:
             raise NewsdeskError("targets given, but no stance model is loaded")
@@ -77,10 +84,11 @@ class AnalyzeBatch:
             ident = row.get("id")
             out[i]["id"] = None if ident is None else str(ident)
             try:
-                good.append((i, as_article(row)))
+                good.append((i, self.analyzer.article(row)))
             except DataError as e:
                 out[i]["error"] = str(e)
-        results = self.analyzer.analyze([a for _, a in good], self.targets) if good else []
+        items = [a for _, a in good]
+        results = self.analyzer.run(self.analyzer.prepare(items), self.targets) if good else []
         for (i, _), result in zip(good, results):
             out[i].update({k: v for k, v in result.items() if k != "id"})
         return pa.Table.from_pylist(out, schema=self.schema)
@@ -99,7 +107,7 @@ def analyze_with_ray(input_path: str, output_path: str, topic: str | None = None
                      stance: str | None = None, summary: str | None = None,
                      targets: list[str] | None = None, options: InferenceOptions | None = None,
                      batch_size: int = 256, actors: int = 1, cpus_per_actor: float = 1,
-                     gpus_per_actor: float = 0, **changes) -> dict:
+                     gpus_per_actor: float = 0, clean: bool = True, **changes) -> dict:
     """Analyse `input_path` with Ray Data into the folder `output_path`.
 
     Args:
@@ -113,6 +121,7 @@ def analyze_with_ray(input_path: str, output_path: str, topic: str | None = None
         batch_size: articles per `map_batches` call.
         actors: how many analyzer actors (each loads the models once).
         cpus_per_actor, gpus_per_actor: resources of each actor; with GPUs, device "auto" picks cuda.
+        clean: remove page furniture before analysis (`html` columns are always extracted).
 
     Returns:
         {"records", "errors", "output", "errors_folder"}.
@@ -134,7 +143,8 @@ def analyze_with_ray(input_path: str, output_path: str, topic: str | None = None
                         "this Ray cluster and leave none to read and write the data; use fewer "
                         "actors or a smaller cpus_per_actor (fractions are fine)")
     kwargs = {"topic": topic, "stance": stance, "summary": summary, "targets": targets,
-              "options": InferenceOptions.of(options, **changes), "threads": max(1, int(cpus_per_actor))}
+              "options": InferenceOptions.of(options, **changes), "clean": clean,
+              "threads": max(1, int(cpus_per_actor))}
     results = reader(input_path).map_batches(
         AnalyzeBatch, fn_constructor_kwargs=kwargs, batch_size=batch_size, batch_format="pyarrow",
         concurrency=actors, num_cpus=cpus_per_actor, num_gpus=gpus_per_actor or None,
