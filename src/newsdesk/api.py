@@ -10,7 +10,7 @@ from pathlib import Path
 from newsdesk.data.builders import table
 from newsdesk.data.prepare import load_prepared
 from newsdesk.errors import DataError
-from newsdesk.models.folder import read_settings
+from newsdesk.models.folder import read_settings, write_settings
 from newsdesk.models.loading import check_model_folder, local_folder
 from newsdesk.models.tasks import TASKS, get_task
 from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config, preset_path
@@ -69,7 +69,7 @@ def train_config(config: ClassifierConfig | SummaryConfig, resume: bool = False,
 
 
 def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
-             out: str | Path | None = None) -> dict:
+             out: str | Path | None = None, fit_temperature: bool = False) -> dict:
     """Evaluate `model_dir` on `data` and write metrics.json (and a PNG for classifiers).
 
     Args:
@@ -78,12 +78,18 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
             column names.
         split: the split of a prepared folder.
         out: the folder for the results (default `MODEL_DIR/eval-<data name>-<split>`).
+        fit_temperature: classifiers: fit the confidence temperature on this data and write it
+            into the folder's `newsdesk.json` (training does this on dev; this is for folders
+            trained before, or to refit on other held-out data).
     """
     from newsdesk.training.evaluation import evaluate_classifier, evaluate_summariser, save_metrics
 
     model_dir = local_folder(model_dir)
     check_model_folder(model_dir)
     task = read_settings(model_dir).task_info
+    if fit_temperature and task.output == "text":
+        raise DataError(f"{model_dir}: fit_temperature is for topic and stance classifiers, not "
+                        f"a {task.name} model")
     data = Path(data)
     if data.is_dir():
         ds = load_prepared(data, split)
@@ -100,6 +106,11 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
         column = task.label_column
         if any(v is None for v in ds[column]):
             raise DataError(f"{data}: some records have no {column!r}; evaluation needs labels")
-        metrics = evaluate_classifier(model_dir, ds.rename_column(column, "y"))
+        metrics = evaluate_classifier(model_dir, ds.rename_column(column, "y"),
+                                      fit_temperature=fit_temperature)
+        if fit_temperature:
+            settings = read_settings(model_dir)
+            settings.temperature = metrics["calibration"]["temperature"]
+            write_settings(model_dir, settings)
     metrics["_written"] = str(save_metrics(out, metrics, name, task))
     return metrics

@@ -27,13 +27,17 @@ def cmd_prepare(args) -> int:
         args.source, args.src, args.out, dev=args.dev, test=args.test, seed=args.seed,
         columns=_parse_mapping(args.columns), record_type=args.record_type,
         labels=args.labels.split(",") if args.labels else None, unlabelled=args.unlabelled,
+        clean=not args.keep_furniture,
     )
     for name, c in manifest["splits"].items():
         print(f"{name:>5}: {c['total']:>6}  {json.dumps(c['labels'])}")
     cleaning = manifest["cleaning"]
     print(f"cleaning: {cleaning['decoding_repairs']} files decoded with a fallback, "
           f"{cleaning['summary_spacing_repairs']} summary spaces repaired, "
-          f"{cleaning['duplicates_dropped']} duplicates dropped")
+          f"{cleaning['duplicates_dropped']} duplicates dropped, page furniture removed from "
+          f"{cleaning['furniture_texts']} texts {json.dumps(cleaning['furniture_lines'])}"
+          + (f", {cleaning['extracted_pages']} web pages extracted"
+             if cleaning["extracted_pages"] else ""))
     print(f"wrote {args.out} in {manifest['seconds']} s")
     return 0
 
@@ -52,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           required=True)
     p = data.add_parser("prepare", help="build, clean and split a corpus into a prepared folder")
     p.add_argument("source", choices=["bbc", "fnc1", "table"])
-    p.add_argument("src", help="corpus folder (bbc, fnc1) or CSV/JSONL/Parquet file (table)")
+    p.add_argument("src", help="corpus folder (bbc, fnc1); table: a CSV/JSONL/Parquet file (a "
+                   "'text' or 'html' column), or an .html/.htm page or a folder of them")
     p.add_argument("--out", required=True, help="prepared folder to write")
     p.add_argument("--dev", type=float, default=0.15, help="dev fraction (default 0.15)")
     p.add_argument("--test", type=float, default=0.0, help="test fraction (default: no test split)")
@@ -64,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="table only: comma-separated list of accepted labels")
     p.add_argument("--unlabelled", action="store_true",
                    help="table only: the records have no labels (otherwise that is an error)")
+    p.add_argument("--keep-furniture", action="store_true", help="do not remove page furniture "
+                   "(share prompts, credits, bylines, related-story lists) from texts")
     p.set_defaults(func=cmd_prepare)
 
     from newsdesk import cli_models

@@ -36,7 +36,8 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from newsdesk.api import evaluate
 
-    metrics = evaluate(args.model_dir, args.data, split=args.split, out=args.out)
+    metrics = evaluate(args.model_dir, args.data, split=args.split, out=args.out,
+                       fit_temperature=args.fit_temperature)
     print(f"wrote {metrics['_written']}")
     return 0
 
@@ -46,7 +47,8 @@ def cmd_analyze(args) -> int:
     from newsdesk.inference.job import check_job, run_job
 
     # checked before any model loads, so a wrong option fails at once
-    options = InferenceOptions(args.device, args.precision, args.max_tokens, args.cascade).resolved()
+    options = InferenceOptions(args.device, args.precision, args.max_tokens, args.cascade,
+                               args.abstain_below).resolved()
     folders = {name: getattr(args, name) for name in ("topic", "stance", "summary")}
     if args.models:
         for name in folders:
@@ -155,6 +157,9 @@ def add_commands(sub) -> None:
     p.add_argument("data", help="a prepared folder or a CSV/JSONL/Parquet file")
     p.add_argument("--split", default="dev", help="split of a prepared folder (default dev)")
     p.add_argument("--out", help="where to write metrics (default MODEL_DIR/eval-<name>)")
+    p.add_argument("--fit-temperature", action="store_true", help="classifiers: fit the "
+                   "confidence temperature on this data and write it into MODEL_DIR (training "
+                   "does this on dev)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("analyze", help="analyse a JSONL/CSV/Parquet file of articles, or web "
@@ -177,6 +182,9 @@ def add_commands(sub) -> None:
     p.add_argument("--cascade", type=float, help="topic: read an article's next chunk only while "
                    "its top probability is below this; 1.0 reads every chunk (default: the "
                    "folder's setting)")
+    p.add_argument("--abstain-below", type=float, help="topic and stance: no label (null, with the "
+                   "top candidates) when the calibrated top score is below this (default: the "
+                   "folder's setting, 0 = never)")
     p.add_argument("--keep-furniture", action="store_true", help="do not remove page furniture "
                    "(share prompts, credits, bylines, related-story lists) from text")
     p.add_argument("--window", type=int, default=256, help="records analysed together")

@@ -4,8 +4,10 @@
 - `fnc1(dir)`: FNC-1 bodies joined with stances on Body ID (train, and competition_test if present).
 - `table(path, columns=...)`: a user's CSV, JSONL or Parquet file, with a column mapping.
 
-Builders clean as they read (decoding, whitespace, summary spacing), drop exact duplicates and
-count everything they repair or drop in the `CleaningReport` passed to them.
+Builders clean as they read (decoding, whitespace, summary spacing, page furniture unless
+`clean=False`), drop exact duplicates and count everything they repair or drop in the
+`CleaningReport` passed to them. The furniture rules are the ones inference applies, so a model
+reads its training text and its users' text the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from newsdesk.data.clean import (
     repair_sentence_spacing,
     text_key,
 )
+from newsdesk.data.furniture import clean_page_text
+from newsdesk.data.pages import extract_article
 from newsdesk.data.records import (
     RECORD_TYPES,
     STANCE_LABELS,
@@ -34,12 +38,14 @@ from newsdesk.data.records import (
 from newsdesk.data.tables import csv_rows, read_table
 
 
-def bbc_news_summary(root: str | Path, report: CleaningReport | None = None) -> datasets.Dataset:
+def bbc_news_summary(root: str | Path, report: CleaningReport | None = None,
+                     clean: bool = True) -> datasets.Dataset:
     """Load BBC News Summary from its publisher's folder layout.
 
     Args:
         root: the folder holding `News Articles/` and `Summaries/`.
         report: filled with what cleaning repaired or dropped.
+        clean: remove page furniture (it changes nothing on this corpus; counted if it did).
 
     Returns:
         Articles with id "<topic>/<NNN>", title, text, topic and summary.
@@ -63,6 +69,8 @@ def bbc_news_summary(root: str | Path, report: CleaningReport | None = None) -> 
             if not summary_path.is_file():
                 raise DataError(f"{path}: no matching summary file {summary_path}")
             title, text = _split_title(read_text(path, report), path)
+            if clean:
+                text = _without_furniture(text, title, f"{topic}/{path.stem}", path, report)
             summary = normalise_whitespace(read_text(summary_path, report), keep_paragraphs=False)
             summary, repairs = repair_sentence_spacing(summary)
             report.summary_spacing_repairs += repairs
@@ -84,13 +92,16 @@ def _split_title(raw: str, path: Path) -> tuple[str, str]:
     return title.strip(), body.strip()
 
 
-def fnc1(root: str | Path, report: CleaningReport | None = None) -> datasets.Dataset:
+def fnc1(root: str | Path, report: CleaningReport | None = None,
+         clean: bool = True) -> datasets.Dataset:
     """Load FNC-1: `train_bodies.csv` joined with `train_stances.csv` on Body ID.
 
     A `competition_test_bodies.csv`/`competition_test_stances.csv` pair is loaded too when present
     (ids prefixed "test-", groups kept apart from the training bodies). Bodies with identical text
     share one group, so a split never puts the same body text on both sides. Exact duplicate
-    (headline, body) pairs are dropped and counted.
+    (headline, body) pairs are dropped and counted. With `clean`, page furniture is removed from
+    the bodies (scraped pages: "Related: ..." links, agency credits, share prompts), counted per
+    Body ID.
     """
     report = report if report is not None else CleaningReport()
     root = Path(root)
@@ -105,14 +116,15 @@ def fnc1(root: str | Path, report: CleaningReport | None = None) -> datasets.Dat
                 raise DataError(f"{p}: missing (FNC-1 needs both {prefix}_bodies.csv and "
                                 f"{prefix}_stances.csv)")
         found = True
-        pairs.extend(_fnc1_pairs(bodies_path, stances_path, prefix, report))
+        pairs.extend(_fnc1_pairs(bodies_path, stances_path, prefix, report, clean))
     if not found:
         raise DataError(f"{root}: no FNC-1 files (wanted train_bodies.csv and train_stances.csv)")
     pairs = _drop_duplicates(pairs, lambda r: text_key(r.target, r.text), report)
     return _dataset(pairs, "stance")
 
 
-def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: CleaningReport):
+def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: CleaningReport,
+                clean: bool):
     tag = "" if prefix == "train" else "test-"
     bodies: dict[str, str] = {}
     group_of_text: dict[str, str] = {}
@@ -124,6 +136,9 @@ def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: Clea
             raise DataError(f"{bodies_path}, line {line}: empty articleBody for Body ID "
                             f"{row['Body ID']!r}")
         body_id = row["Body ID"].strip()
+        if clean:
+            body = _without_furniture(body, None, f"body {tag}{body_id}",
+                                      f"{bodies_path}, line {line}", report)
         bodies[body_id] = body
         group[body_id] = group_of_text.setdefault(text_key(body), tag + body_id)
     for line, row in csv_rows(stances_path, read_text(stances_path, report),
@@ -147,8 +162,9 @@ def table(
     record_type: str = "article",
     labels: list[str] | None = None,
     report: CleaningReport | None = None,
+    clean: bool = True,
 ) -> datasets.Dataset:
-    """Load a user's CSV, JSONL or Parquet file into standard records.
+    """Load a user's CSV, JSONL or Parquet file (or web pages) into standard records.
 
     Args:
         path: the file; its format is taken from the suffix (.csv, .jsonl/.json, .parquet).
@@ -159,6 +175,9 @@ def table(
             label, group).
         labels: if given, the only labels accepted (anything else is an error naming the row).
         report: filled with what cleaning repaired or dropped.
+        clean: remove page furniture from the text. A row with an `html` column and no text is
+            a web page: `extract_article` gives its text (and title, unless the row has one);
+            an .html/.htm file or a folder of them is read as one such row per page.
     """
     report = report if report is not None else CleaningReport()
     path = Path(path)
@@ -172,6 +191,12 @@ def table(
     label_col = label_column(record_type)
     records = []
     for where, row in read_table(path, report):
+        if row.get(mapping["text"]) is None and row.get("html") is not None:
+            page = extract_article(row["html"], row.get("url"), f"{where}: ")
+            report.extracted_pages += 1
+            row = {**row, mapping["text"]: page["text"]}
+            if "title" in mapping and not row.get(mapping["title"]):
+                row[mapping["title"]] = page["title"]
         missing = [mapping[c] for c in required if mapping[c] not in row]
         if missing:
             raise DataError(f"{where}: missing column(s) {missing}; found {sorted(row)}, wanted "
@@ -199,6 +224,9 @@ def table(
             raise DataError(f"{where}: unknown label {label!r} in column {mapping[label_col]!r}; "
                             f"expected one of {labels}")
         values["id"] = values["id"] or where.rsplit(" ", 1)[-1]
+        if clean:
+            values["text"] = _without_furniture(values["text"], values.get("title"), values["id"],
+                                                where, report)
         records.append(RECORD_TYPES[record_type](**values))
     if not records:
         raise DataError(f"{path}: no records")
@@ -210,6 +238,16 @@ def table(
         lambda r: text_key(r.target, r.text))
     records = _drop_duplicates(records, key, report)
     return _dataset(records, record_type)
+
+
+def _without_furniture(text: str, title: str | None, ident: str, where, report: CleaningReport
+                       ) -> str:
+    cleaned, counts = clean_page_text(text, title)
+    if not cleaned:
+        raise DataError(f"{where}: the text holds only page furniture ({sorted(counts)}); "
+                        "nothing is left to train on (pass --keep-furniture to keep it)")
+    report.count_furniture(ident, counts)
+    return cleaned
 
 
 def _drop_duplicates(records, key, report: CleaningReport):

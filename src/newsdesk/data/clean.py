@@ -23,6 +23,16 @@ class CleaningReport:
     whitespace_normalised: int = 0
     duplicates_dropped: list[str] = field(default_factory=list)  # ids of dropped copies
     duplicate_of: dict[str, str] = field(default_factory=dict)  # dropped id -> kept id
+    furniture_lines: dict[str, int] = field(default_factory=dict)  # rule -> lines removed
+    furniture_texts: list[str] = field(default_factory=list)  # ids of texts the rules changed
+    extracted_pages: int = 0  # records whose text came from an `html` column
+
+    def count_furniture(self, source: str, counts: dict[str, int]) -> None:
+        """Record what the page-furniture rules removed from one text (see data.furniture)."""
+        if counts:
+            self.furniture_texts.append(source)
+            for rule, n in counts.items():
+                self.furniture_lines[rule] = self.furniture_lines.get(rule, 0) + n
 
     def to_dict(self) -> dict:
         return {
@@ -32,6 +42,10 @@ class CleaningReport:
             "whitespace_normalised": self.whitespace_normalised,
             "duplicates_dropped": len(self.duplicates_dropped),
             "duplicate_of": dict(sorted(self.duplicate_of.items())),
+            "furniture_lines": dict(sorted(self.furniture_lines.items())),
+            "furniture_texts": len(self.furniture_texts),
+            "furniture_text_ids": sorted(self.furniture_texts),
+            "extracted_pages": self.extracted_pages,
         }
 
 

@@ -37,6 +37,7 @@ def prepare(
     record_type: str = "article",
     labels: list[str] | None = None,
     unlabelled: bool = False,
+    clean: bool = True,
 ) -> dict:
     """Build a corpus from `src`, split it and write the prepared folder `out`.
 
@@ -49,6 +50,7 @@ def prepare(
         columns, record_type, labels: passed to the `table` builder.
         unlabelled: accept a table with no label at all (otherwise a missing label column is an
             error, not a folder of null labels).
+        clean: remove page furniture from texts (counted in the manifest's "cleaning").
 
     Returns:
         The manifest written to `out/manifest.json`.
@@ -57,11 +59,12 @@ def prepare(
     report = CleaningReport()
     src = Path(src)
     if source == "bbc":
-        ds = builders.bbc_news_summary(src, report)
+        ds = builders.bbc_news_summary(src, report, clean)
     elif source == "fnc1":
-        ds = builders.fnc1(src, report)
+        ds = builders.fnc1(src, report, clean)
     elif source == "table":
-        ds = builders.table(src, columns=columns, record_type=record_type, labels=labels, report=report)
+        ds = builders.table(src, columns=columns, record_type=record_type, labels=labels,
+                            report=report, clean=clean)
     else:
         raise DataError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
     record_type = ds.info.description

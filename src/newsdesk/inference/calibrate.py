@@ -107,14 +107,17 @@ def save_decision(key: str, decision: Decision) -> None:
 
 
 def labels_of(outputs: list) -> list:
-    """What must agree with fp32: the label of each prediction (each target's, for stance), or
-    the summary text."""
+    """What must agree with fp32: the label of each prediction (each target's, for stance; the
+    top candidate where the prediction abstained), or the summary text."""
+    def label(p: dict) -> str:
+        return p["label"] if p["label"] is not None else p["candidates"][0][0]
+
     flat = []
     for out in outputs:
         if isinstance(out, dict) and "label" in out:
-            flat.append(out["label"])
+            flat.append(label(out))
         elif isinstance(out, dict):
-            flat.extend(p["label"] for _, p in sorted(out.items()))
+            flat.extend(label(p) for _, p in sorted(out.items()))
         else:
             flat.append(out)
     return flat

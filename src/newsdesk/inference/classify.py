@@ -17,6 +17,7 @@ from newsdesk.inference.batching import collate
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
+from newsdesk.models.confidence import abstention, scale
 from newsdesk.models.encoding import Encoded
 from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
@@ -102,10 +103,22 @@ class ClassifierPredictor(Predictor):
             out[i][t] = p
         return out
 
+    @property
+    def abstain_below(self) -> float:
+        """`InferenceOptions.abstain_below`, else the folder's setting."""
+        given = self.options.abstain_below
+        return self.settings.abstain_below if given is None else given
+
     def decode(self, probs: torch.Tensor) -> list[dict]:
-        return [{"label": self.labels[int(p.argmax())],
-                 "scores": {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}}
-                for p in probs]
+        """Predictions from probabilities: the folder's temperature applied, and no label (with
+        the top candidates) where the top score is under `abstain_below`."""
+        probs = scale(probs, self.settings.temperature)
+        out = []
+        for p in probs:
+            scores = {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}
+            prediction = {"label": self.labels[int(p.argmax())], "scores": scores}
+            out.append({**prediction, **(abstention(scores, self.abstain_below) or {})})
+        return out
 
     def topic_features(self, encoded: list[Encoded]) -> tuple[list[dict], list[int]]:
         """Chunks (or one truncated input) per article, and the article each belongs to."""

@@ -35,6 +35,9 @@ class InferenceOptions:
     cascade: float | None = None
     """Topic: read an article's next chunk only while its averaged top probability is below
     this; 1.0 reads every chunk (None: the model folder's setting)."""
+    abstain_below: float | None = None
+    """Classifiers: no label (`null`, with the top candidates) when the calibrated top score is
+    below this; 0 never abstains (None: the model folder's setting)."""
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -44,6 +47,8 @@ class InferenceOptions:
             raise NewsdeskError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
         if self.cascade is not None and not 0 <= self.cascade <= 1:
             raise NewsdeskError(f"cascade must be in [0, 1], got {self.cascade!r}")
+        if self.abstain_below is not None and not 0 <= self.abstain_below <= 1:
+            raise NewsdeskError(f"abstain_below must be in [0, 1], got {self.abstain_below!r}")
 
     @classmethod
     def of(cls, options: InferenceOptions | None = None, **changes) -> InferenceOptions:

@@ -92,6 +92,12 @@ class ClassifierSettings(FolderSettings):
     """Share of the TF-IDF model in the blend."""
     evidence: str = "overlap"
     """Stance: "overlap" (body sentences sharing most words with the claim) or "head"."""
+    temperature: float = 1.0
+    """Confidence temperature fitted on the dev split after training (`models.confidence`):
+    scores are `p ** (1 / temperature)`, renormalised. Labels never change."""
+    abstain_below: float = 0.0
+    """Return no label (`null`, with the top candidates) when the calibrated top score is below
+    this; 0 never abstains."""
 
     def __post_init__(self):
         super().__post_init__()

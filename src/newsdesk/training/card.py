@@ -14,7 +14,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from newsdesk.models.folder import ClassifierSettings, FolderSettings
 from newsdesk.models.loading import public_name
-from newsdesk.training.metrics import PARTS
+from newsdesk.training.metrics import PARTS, describe_calibration
 
 DATASETS = {"bbc": "BBC News Summary", "fnc1": "FNC-1 (Fake News Challenge stage 1)",
             "table": "a user's table"}
@@ -93,6 +93,11 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         if part in metrics:
             lines.append(f"- {name}: accuracy {metrics[part]['accuracy']:.4f}, "
                          f"macro_f1 {metrics[part]['macro_f1']:.4f}")
+    if "calibration" in metrics:
+        lines += ["", f"Confidence: {describe_calibration(metrics['calibration'])}. Scores are "
+                  "temperature-scaled (`temperature` in `newsdesk.json`; labels are unchanged)"
+                  + (f"; below {settings.abstain_below} newsdesk returns no label, with the top "
+                     "candidates." if classifier and settings.abstain_below else ".")]
     if classifier and settings.lexical != "none":
         lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
                   f"regression's (weight {settings.lexical_weight}; `lexical.json`, "

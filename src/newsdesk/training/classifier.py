@@ -25,7 +25,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from newsdesk.data.prepare import read_manifest
 from newsdesk.models.encoding import encode_articles, is_separable
-from newsdesk.models.folder import ClassifierSettings
+from newsdesk.models.folder import ClassifierSettings, write_settings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
@@ -177,7 +177,13 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         config, labels=labels, base_model=config.model, train_examples=len(train),
         data_manifest=read_manifest(config.data)["splits"],
         data_source=read_manifest(config.data)["source"])
-    return finish_run(config.output_dir, settings, save,
-                      lambda out: evaluate_classifier(out, dev, labels, str(trainer.args.device)),
+    def evaluate(out: Path) -> dict:  # dev metrics, and the confidence temperature fitted on dev
+        metrics = evaluate_classifier(out, dev, labels, str(trainer.args.device),
+                                      fit_temperature=True)
+        settings.temperature = metrics["calibration"]["temperature"]
+        write_settings(out, settings)
+        return metrics
+
+    return finish_run(config.output_dir, settings, save, evaluate,
                       trainer.state.log_history, command, started,
                       extra={"epochs_run": trainer.state.epoch})

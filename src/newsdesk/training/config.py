@@ -58,6 +58,9 @@ class ClassifierConfig:
     evidence: str = _C.evidence
     """Stance: "overlap" fills the budget with the body sentences sharing most words with the
     target; "head" keeps the start of the body."""
+    abstain_below: float = _C.abstain_below
+    """Inference returns no label (null, with the top candidates) when the calibrated top score
+    (temperature fitted on dev after training) is below this; 0 never abstains."""
     epochs: float = 3.0
     """Training epochs."""
     batch_size: int = 16
@@ -111,6 +114,8 @@ class ClassifierConfig:
             raise DataError(f"lexical {self.lexical!r} is for topic models only")
         if not 0 <= self.cascade <= 1:
             raise DataError(f"cascade must be in [0, 1], got {self.cascade}")
+        if not 0 <= self.abstain_below <= 1:
+            raise DataError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
         if not 0 < self.lexical_weight < 1:
             raise DataError(f"lexical_weight must be in (0, 1), got {self.lexical_weight}")
         if self.max_length < 16:

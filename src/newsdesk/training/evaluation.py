@@ -12,12 +12,14 @@ import statistics
 from pathlib import Path
 
 import datasets
+import torch
 
 from newsdesk.data.sentences import split_sentences
 from newsdesk.errors import DataError
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.summarize import SummaryPredictor
+from newsdesk.models.confidence import calibration_report, expected_calibration_error, scale
 from newsdesk.models.selection import word_count
 from newsdesk.models.tasks import Task
 from newsdesk.training.metrics import classification_metrics, format_metrics, plot_confusion
@@ -29,11 +31,16 @@ REFERENCE = InferenceOptions(precision="fp32", cascade=1.0)  # the whole article
 
 
 def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[str] | None = None,
-                        device: str = "auto") -> dict:
+                        device: str = "auto", fit_temperature: bool = False) -> dict:
     """Evaluate a saved classifier on a split whose label column is `y` (chunked for topic).
 
     For a topic model that blends a lexical model, the metrics are the blend's, with the
-    accuracy and macro-F1 of each part alone under "model_only" and "words_only"."""
+    accuracy and macro-F1 of each part alone under "model_only" and "words_only".
+
+    "calibration" reports the expected calibration error of the scores users get (the folder's
+    temperature applied). With `fit_temperature` (after training, on dev) the temperature is
+    fitted on this split instead and the ECE is reported before and after (`models.confidence`);
+    the caller records it in the folder."""
     predictor = ClassifierPredictor.from_pretrained(folder, REFERENCE, device=device)
     task = predictor.task
     labels = labels or predictor.labels
@@ -43,18 +50,27 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
                         f"(model labels: {predictor.labels})")
     gold = list(ds["y"])
     fnc = "fnc_score" in task.metrics
-    if task.pair:
-        preds = predictor.predict(list(ds["text"]), targets=ds["target"])
-        return classification_metrics(gold, [p["label"] for p in preds], labels, fnc=fnc)
-    texts, titles = list(ds["text"]), list(ds["title"])
+    texts = list(ds["text"])
+    titles = list(ds["title"]) if "title" in ds.column_names else [None] * len(texts)
     encoded = predictor.encode([{"text": t, "title": h} for t, h in zip(texts, titles)])
-    parts = predictor.topic_probs(encoded, texts, titles)
+    if task.pair:
+        targets = list(ds["target"])
+        parts = {"blend": predictor.run(*predictor.stance_features(encoded, targets), len(texts))}
+    else:
+        parts = predictor.topic_probs(encoded, texts, titles)
     guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
     metrics = classification_metrics(gold, guess["blend"], labels, fnc=fnc)
     if "words" in parts:
         for part in ("model", "words"):
             m = classification_metrics(gold, guess[part], labels)
             metrics[f"{part}_only"] = {k: m[k] for k in ("accuracy", "macro_f1")}
+    index = torch.tensor([predictor.labels.index(y) for y in gold])
+    if fit_temperature:
+        metrics["calibration"] = calibration_report(parts["blend"], index)
+    else:
+        temperature = predictor.settings.temperature
+        metrics["calibration"] = {"temperature": temperature, "ece": round(
+            expected_calibration_error(scale(parts["blend"], temperature), index), 4)}
     return metrics
 
 

@@ -76,11 +76,24 @@ def format_metrics(m: dict) -> str:
         if part in m:
             lines.append(f"  {name}: accuracy {m[part]['accuracy']:.4f}  "
                          f"macro-F1 {m[part]['macro_f1']:.4f}")
+    if "calibration" in m:
+        lines.append("  " + describe_calibration(m["calibration"]))
     lines.append(f"{'label':<14}{'P':>8}{'R':>8}{'F1':>8}{'n':>7}")
     for lab, c in m["per_class"].items():
         lines.append(f"{lab:<14}{c['precision']:>8.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}"
                      f"{c['support']:>7}")
     return "\n".join(lines)
+
+
+def describe_calibration(c: dict) -> str:
+    """One line on confidence calibration (see `models.confidence`)."""
+    if "ece_before" not in c:
+        return f"calibration: ECE {c['ece']:.4f} at temperature {c['temperature']}"
+    crossfit = c.get("ece_after_crossfit")
+    return (f"calibration: temperature {c['temperature']} fitted here; ECE {c['ece_before']:.4f} "
+            f"before, {c['ece_after']:.4f} after"
+            + (f" ({crossfit:.4f} fitted on one half, scored on the other)" if crossfit is not None
+               else ""))
 
 
 def plot_confusion(m: dict, path: Path, title: str = "") -> None:
