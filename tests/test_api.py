@@ -25,6 +25,7 @@ def test_top_level_names():
 
     assert newsdesk.train.__module__ == newsdesk.evaluate.__module__ == "newsdesk.api"
     assert callable(newsdesk.train) and callable(newsdesk.evaluate) and callable(newsdesk.prepare)
+    assert newsdesk.extract_article.__module__ == "newsdesk.data.pages"
     from importlib.resources import files
 
     assert (files("newsdesk") / "py.typed").is_file()  # type checkers read the hints

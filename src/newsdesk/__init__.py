@@ -22,6 +22,8 @@ _EXPORTS = {
     "NewsdeskError": "newsdesk.errors",
     "DataError": "newsdesk.errors",
     "evaluate": "newsdesk.api",
+    "extract_article": "newsdesk.data.pages",
+    "clean_page_text": "newsdesk.data.furniture",
     "prepare": "newsdesk.data.prepare",
     "train": "newsdesk.api",
     "train_classifier": "newsdesk.training.classifier",
