@@ -112,7 +112,7 @@ def test_presets_ship_with_the_package(capsys):
     from newsdesk.training.config import ClassifierConfig, load_config, preset_path
 
     shipped = sorted(p.name for p in (files("newsdesk") / "presets").iterdir())
-    assert shipped == ["stance-fnc1.yaml", "summary-bbc.yaml", "topic-bbc.yaml"]
+    assert shipped == ["stance-fnc1.yaml", "summary-bbc.yaml", "topic-bbc.yaml", "topics-reuters.yaml"]
     assert main(["presets"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in ("topic-bbc", "stance-fnc1", "summary-bbc"))

@@ -43,7 +43,7 @@ def test_repair_sentence_spacing(glued, fixed, n):
 def test_bbc_builder_repairs_and_drops(bbc_dir: Path):
     report = CleaningReport()
     ds = bbc_news_summary(bbc_dir, report)
-    assert set(ds.column_names) == {"id", "title", "text", "topic", "summary"}
+    assert set(ds.column_names) == {"id", "title", "text", "topic", "summary", "topics"}
     assert len(ds) == 3 * 8 + 1  # 24 generated + the Latin-1 one; the duplicate is dropped
     assert report.duplicates_dropped == ["sport/010"]
     assert report.duplicate_of == {"sport/010": "sport/001"}

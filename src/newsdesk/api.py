@@ -86,7 +86,8 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
 
     model_dir = local_folder(model_dir)
     check_model_folder(model_dir)
-    task = read_settings(model_dir).task_info
+    settings = read_settings(model_dir)
+    task = settings.task_info
     if fit_temperature and task.output == "text":
         raise DataError(f"{model_dir}: fit_temperature is for topic and stance classifiers, not "
                         f"a {task.name} model")
@@ -103,13 +104,16 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
     if task.output == "text":
         metrics = evaluate_summariser(model_dir, ds)
     else:
-        column = task.label_column
-        if any(v is None for v in ds[column]):
+        column = "topics" if getattr(settings, "multi_label", False) else task.label_column
+        if any(not v for v in ds[column]):
             raise DataError(f"{data}: some records have no {column!r}; evaluation needs labels")
         metrics = evaluate_classifier(model_dir, ds.rename_column(column, "y"),
                                       fit_temperature=fit_temperature)
-        if fit_temperature:
-            settings = read_settings(model_dir)
+        if fit_temperature and settings.multi_label:
+            settings.thresholds = metrics["thresholds"]["per_label"]
+            settings.threshold = metrics["thresholds"]["global"]
+            write_settings(model_dir, settings)
+        elif fit_temperature:
             settings.temperature = metrics["calibration"]["temperature"]
             write_settings(model_dir, settings)
     metrics["_written"] = str(save_metrics(out, metrics, name, task))

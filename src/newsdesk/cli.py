@@ -55,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="prepare corpora").add_subparsers(dest="data_command",
                                                                           required=True)
     p = data.add_parser("prepare", help="build, clean and split a corpus into a prepared folder")
-    p.add_argument("source", choices=["bbc", "fnc1", "table"])
-    p.add_argument("src", help="corpus folder (bbc, fnc1); table: a CSV/JSONL/Parquet file (a "
+    p.add_argument("source", choices=["bbc", "fnc1", "reuters", "table"])
+    p.add_argument("src", help="corpus folder (bbc, fnc1, reuters); table: a CSV/JSONL/Parquet file (a "
                    "'text' or 'html' column), or an .html/.htm page or a folder of them")
     p.add_argument("--out", required=True, help="prepared folder to write")
     p.add_argument("--dev", type=float, default=0.15, help="dev fraction (default 0.15)")

@@ -12,6 +12,7 @@ reads its training text and its users' text the same way.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import datasets
@@ -26,12 +27,14 @@ from newsdesk.data.clean import (
 from newsdesk.data.furniture import clean_page_text
 from newsdesk.data.pages import extract_article
 from newsdesk.data.records import (
+    LIST_COLUMNS,
     RECORD_TYPES,
     STANCE_LABELS,
     Article,
     DataError,
     StancePair,
     columns_of,
+    features_of,
     label_column,
     to_rows,
 )
@@ -156,6 +159,69 @@ def _fnc1_pairs(bodies_path: Path, stances_path: Path, prefix: str, report: Clea
         yield StancePair(f"{tag}{line}", headline, bodies[body_id], stance, group[body_id])
 
 
+REUTERS_CATEGORIES = "categories-90.txt"
+_SIGNOFF = re.compile(r"\s*\b(?:Reuter|REUTER)\s*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def reuters(root: str | Path, report: CleaningReport | None = None,
+            clean: bool = True) -> datasets.Dataset:
+    """Load Reuters-21578 as `train.jsonl` holds it ({"id", "title", "text", "topics", ...} per
+    line, the ModApte train part) into multi-label articles (`topics`).
+
+    Repairs, each counted: the ETX and DEL control characters are removed; the "Reuter"
+    sign-off is cut; the fixed-width line wrapping is undone (an indented line or a blank line
+    starts a paragraph); BRIEF stories, whose whole text is in the title, take it as their text.
+    Left out, each listed by id: UNPROC stories (no title, no text), and stories with none of
+    the categories in `categories-90.txt` (the 90 the field reports on; all topics if the file
+    is absent). Exact duplicate texts are dropped as in the other builders.
+    """
+    report = report if report is not None else CleaningReport()
+    root = Path(root)
+    path = root / "train.jsonl"
+    if not path.is_file():
+        raise DataError(f"{root}: not a Reuters-21578 folder (no train.jsonl)")
+    listed = root / REUTERS_CATEGORIES
+    categories = set(read_text(listed).split()) if listed.is_file() else None
+    records = []
+    for where, row in read_table(path, report):
+        ident = str(row.get("id"))
+        topics = row.get("topics")
+        if not isinstance(topics, list):
+            raise DataError(f"{where}: 'topics' should be a list, found {type(topics).__name__}")
+        title, text = (_reflow(row.get(k) or "", report) for k in ("title", "text"))
+        if not text and title:
+            text, title = title, None
+            report.repair("brief_text_from_title")
+        if not text:
+            report.drop("no_text", ident)
+            continue
+        topics = [t for t in dict.fromkeys(topics) if categories is None or t in categories]
+        if not topics:
+            report.drop("no_category", ident)
+            continue
+        if clean:
+            text = _without_furniture(text, title, ident, where, report)
+        records.append(Article(ident, text, title, topics=topics))
+    if not records:
+        raise DataError(f"{path}: no stories with text and a category")
+    records = _drop_duplicates(records, lambda r: text_key(r.text), report)
+    return _dataset(records, "article")
+
+
+def _reflow(raw: str, report: CleaningReport) -> str:
+    """Reuters text: control characters out, sign-off cut, hard-wrapped lines joined into
+    paragraphs (a new paragraph starts at an indented or blank line)."""
+    text, n = _CONTROL.subn("", raw)
+    if n:
+        report.repair("control_characters_removed", n)
+    text, n = _SIGNOFF.subn("", text)
+    if n:
+        report.repair("signoff_removed")
+    paragraphs = re.split(r"\n\s*\n|\n(?=[ \t]+)", text)
+    return normalise_whitespace("\n".join(" ".join(p.split()) for p in paragraphs))
+
+
 def table(
     path: str | Path,
     columns: dict[str, str] | None = None,
@@ -204,6 +270,9 @@ def table(
         values = {}
         for col in wanted:
             value = row.get(mapping[col])
+            if col in LIST_COLUMNS:
+                values[col] = label_list(value, where, mapping[col])
+                continue
             if value is not None and not isinstance(value, str):
                 if isinstance(value, (int, float)) and col in ("id", "group", label_col):
                     value = str(value)
@@ -219,10 +288,12 @@ def table(
         if values.get("summary"):
             values["summary"], repairs = repair_sentence_spacing(values["summary"])
             report.summary_spacing_repairs += repairs
-        label = values.get(label_col)
-        if labels is not None and label is not None and label not in labels:
-            raise DataError(f"{where}: unknown label {label!r} in column {mapping[label_col]!r}; "
-                            f"expected one of {labels}")
+        for col in (label_col, *LIST_COLUMNS):
+            given = values.get(col)
+            for label in (given if isinstance(given, list) else [given]):
+                if labels is not None and label is not None and label not in labels:
+                    raise DataError(f"{where}: unknown label {label!r} in column "
+                                    f"{mapping[col]!r}; expected one of {labels}")
         values["id"] = values["id"] or where.rsplit(" ", 1)[-1]
         if clean:
             values["text"] = _without_furniture(values["text"], values.get("title"), values["id"],
@@ -238,6 +309,20 @@ def table(
         lambda r: text_key(r.target, r.text))
     records = _drop_duplicates(records, key, report)
     return _dataset(records, record_type)
+
+
+def label_list(value, where: str, column: str) -> list[str] | None:
+    """A list-valued label column: a list of strings, or one string of comma-separated labels
+    ("grain, wheat"); labels are stripped and kept once, in order; no labels is None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DataError(f"{where}: column {column!r} should be a list of labels or a "
+                        f"comma-separated string, found {type(value).__name__} {value!r:.60}")
+    labels = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+    return labels or None
 
 
 def _without_furniture(text: str, title: str | None, ident: str, where, report: CleaningReport
@@ -265,7 +350,6 @@ def _drop_duplicates(records, key, report: CleaningReport):
 
 
 def _dataset(records, record_type: str) -> datasets.Dataset:
-    features = datasets.Features({c: datasets.Value("string") for c in columns_of(record_type)})
-    ds = datasets.Dataset.from_list(to_rows(records), features=features)
+    ds = datasets.Dataset.from_list(to_rows(records), features=features_of(record_type))
     ds.info.description = record_type
     return ds

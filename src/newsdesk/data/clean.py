@@ -26,6 +26,15 @@ class CleaningReport:
     furniture_lines: dict[str, int] = field(default_factory=dict)  # rule -> lines removed
     furniture_texts: list[str] = field(default_factory=list)  # ids of texts the rules changed
     extracted_pages: int = 0  # records whose text came from an `html` column
+    dropped: dict[str, list[str]] = field(default_factory=dict)  # reason -> ids of records dropped
+    repaired: dict[str, int] = field(default_factory=dict)  # repair -> records repaired
+
+    def drop(self, reason: str, ident: str) -> None:
+        """Record a source record left out, and why (it is counted and listed in the manifest)."""
+        self.dropped.setdefault(reason, []).append(ident)
+
+    def repair(self, kind: str, n: int = 1) -> None:
+        self.repaired[kind] = self.repaired.get(kind, 0) + n
 
     def count_furniture(self, source: str, counts: dict[str, int]) -> None:
         """Record what the page-furniture rules removed from one text (see data.furniture)."""
@@ -46,6 +55,9 @@ class CleaningReport:
             "furniture_texts": len(self.furniture_texts),
             "furniture_text_ids": sorted(self.furniture_texts),
             "extracted_pages": self.extracted_pages,
+            "dropped": {reason: {"count": len(ids), "ids": ids}
+                        for reason, ids in sorted(self.dropped.items())},
+            "repaired": dict(sorted(self.repaired.items())),
         }
 
 

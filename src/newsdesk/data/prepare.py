@@ -17,13 +17,13 @@ import datasets
 
 from newsdesk.data import builders
 from newsdesk.data.clean import CleaningReport, sha256_file
-from newsdesk.data.records import DataError, columns_of, label_column
+from newsdesk.data.records import DataError, features_of, label_column
 from newsdesk.data.splits import split_indices
 
 log = logging.getLogger("newsdesk")
 
 MANIFEST = "manifest.json"
-SOURCES = ("bbc", "fnc1", "table")
+SOURCES = ("bbc", "fnc1", "reuters", "table")
 
 
 def prepare(
@@ -62,6 +62,8 @@ def prepare(
         ds = builders.bbc_news_summary(src, report, clean)
     elif source == "fnc1":
         ds = builders.fnc1(src, report, clean)
+    elif source == "reuters":
+        ds = builders.reuters(src, report, clean)
     elif source == "table":
         ds = builders.table(src, columns=columns, record_type=record_type, labels=labels,
                             report=report, clean=clean)
@@ -69,6 +71,10 @@ def prepare(
         raise DataError(f"unknown source {source!r}; expected one of {list(SOURCES)}")
     record_type = ds.info.description
     label_col = label_column(record_type)
+    multi = record_type == "article" and all(v is None for v in ds[label_col]) and any(
+        ds["topics"])
+    if multi:  # multi-label articles: labels are lists
+        label_col = "topics"
     if source == "table" and not unlabelled and all(v is None for v in ds[label_col]):
         wanted = (columns or {}).get(label_col, label_col)
         raise DataError(f"{src}: no labels (column {wanted!r} is missing or empty in every "
@@ -77,7 +83,8 @@ def prepare(
     group_col = "group" if record_type == "stance" else None
     fractions = {"dev": dev, **({"test": test} if test else {})}
     try:
-        splits = split_indices(ds[label_col], ds[group_col] if group_col else None, fractions, seed)
+        strata = rarest_labels(ds[label_col]) if multi else ds[label_col]
+        splits = split_indices(strata, ds[group_col] if group_col else None, fractions, seed)
     except ValueError as e:  # scikit-learn's refusals (a label too rare to stratify, ...)
         if isinstance(e, DataError):
             raise
@@ -89,7 +96,9 @@ def prepare(
     for name, idx in splits.items():
         part = ds.select(idx)
         _write_jsonl(out / f"{name}.jsonl", part)
-        counts[name] = {"total": len(part), "labels": dict(sorted(Counter(part[label_col]).items(),
+        found = Counter(lab for labs in part[label_col] for lab in labs or [None]) if multi else \
+            Counter(part[label_col])
+        counts[name] = {"total": len(part), "labels": dict(sorted(found.items(),
                                                                    key=lambda kv: str(kv[0])))}
     trained = set(counts["train"]["labels"])
     for name, c in counts.items():
@@ -102,6 +111,7 @@ def prepare(
         "source": source,
         "source_path": str(src.resolve()),
         "label_column": label_col,
+        "multi_label": multi,
         "group_column": group_col,
         "seed": seed,
         "fractions": fractions,
@@ -113,6 +123,13 @@ def prepare(
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+def rarest_labels(label_lists: list[list[str] | None]) -> list[str | None]:
+    """Each record's rarest label (ties: the first listed), so that a stratified split of
+    multi-label records spreads the rare labels over the splits."""
+    counts = Counter(lab for labs in label_lists for lab in labs or [])
+    return [min(labs, key=lambda lab: counts[lab]) if labs else None for labs in label_lists]
 
 
 def _write_jsonl(path: Path, ds: datasets.Dataset) -> None:
@@ -145,9 +162,10 @@ def load_prepared(folder: str | Path, split: str = "train") -> datasets.Dataset:
     path = Path(folder) / f"{split}.jsonl"
     if split not in manifest["splits"] or not path.is_file():
         raise DataError(f"{folder}: no {split!r} split; it has {sorted(manifest['splits'])}")
-    features = datasets.Features({c: datasets.Value("string") for c in columns_of(manifest["record_type"])})
-    with open(path, encoding="utf-8") as f:
+    features = features_of(manifest["record_type"])
+    with open(path, encoding="utf-8") as f:  # folders prepared before a column existed lack it
         rows = [json.loads(line) for line in f if line.strip()]
+    rows = [{c: row.get(c) for c in features} for row in rows]
     ds = datasets.Dataset.from_list(rows, features=features)
     ds.info.description = manifest["record_type"]
     return ds

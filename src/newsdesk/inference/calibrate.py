@@ -109,12 +109,14 @@ def save_decision(key: str, decision: Decision) -> None:
 def labels_of(outputs: list) -> list:
     """What must agree with fp32: the label of each prediction (each target's, for stance; the
     top candidate where the prediction abstained), or the summary text."""
-    def label(p: dict) -> str:
+    def label(p: dict):
+        if "labels" in p:  # multi-label: the set of labels must agree
+            return tuple(p["labels"])
         return p["label"] if p["label"] is not None else p["candidates"][0][0]
 
     flat = []
     for out in outputs:
-        if isinstance(out, dict) and "label" in out:
+        if isinstance(out, dict) and ("label" in out or "labels" in out):
             flat.append(label(out))
         elif isinstance(out, dict):
             flat.extend(label(p) for _, p in sorted(out.items()))

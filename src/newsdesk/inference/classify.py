@@ -23,6 +23,7 @@ from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, local_folder
+from newsdesk.models.multilabel import decide, threshold_vector
 
 
 class ClassifierPredictor(Predictor):
@@ -111,13 +112,27 @@ class ClassifierPredictor(Predictor):
 
     def decode(self, probs: torch.Tensor) -> list[dict]:
         """Predictions from probabilities: the folder's temperature applied, and no label (with
-        the top candidates) where the top score is under `abstain_below`."""
+        the top candidates) where the top score is under `abstain_below`. A multi-label model
+        gives {"labels": [...], "scores"}: the labels whose score reaches its threshold, best
+        first (see `models.multilabel`)."""
+        if self.settings.multi_label:
+            return self.decode_labels(probs)
         probs = scale(probs, self.settings.temperature)
         out = []
         for p in probs:
             scores = {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}
             prediction = {"label": self.labels[int(p.argmax())], "scores": scores}
             out.append({**prediction, **(abstention(scores, self.abstain_below) or {})})
+        return out
+
+    def decode_labels(self, probs: torch.Tensor) -> list[dict]:
+        s = self.settings
+        on = decide(probs, threshold_vector(self.labels, s.thresholds, s.threshold), s.no_label)
+        out = []
+        for p, row in zip(probs, on):
+            chosen = sorted((j for j in range(len(self.labels)) if row[j]), key=lambda j: -p[j])
+            out.append({"labels": [self.labels[j] for j in chosen],
+                        "scores": {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}})
         return out
 
     def topic_features(self, encoded: list[Encoded]) -> tuple[list[dict], list[int]]:
@@ -146,7 +161,7 @@ class ClassifierPredictor(Predictor):
             out["words"] = torch.from_numpy(
                 self.lexical.predict_proba(article_texts(titles, texts))).float()
         feats, owners = self.topic_features(encoded)
-        if self.cascade >= 1.0 or not self.settings.eval_chunks:
+        if self.cascade >= 1.0 or not self.settings.eval_chunks or self.settings.multi_label:
             out["model"] = self.run(feats, owners, len(encoded))
         else:
             out["model"] = self.read_while_unsure(feats, owners, len(encoded), out.get("words"))
@@ -214,7 +229,8 @@ class ClassifierPredictor(Predictor):
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(f["input_ids"]) for f in features]
         for batch, inputs in self.batches(features, lengths, lambda fs: collate(fs, pad)):
-            probs = self.backend(inputs).softmax(-1)
+            logits = self.backend(inputs)
+            probs = logits.sigmoid() if self.settings.multi_label else logits.softmax(-1)
             index = torch.tensor([owners[i] for i in batch])
             sums.index_add_(0, index, probs)
             counts.index_add_(0, index, torch.ones(len(batch), 1))

@@ -39,7 +39,11 @@ def output_schema(analyzer: NewsAnalyzer, targets: list[str] | None) -> pa.Schem
     fields = [("id", pa.string())]
     for name, predictor in analyzer.models.items():
         output = predictor.task.output  # see models.tasks
-        if output == "prediction":
+        if output == "prediction" and getattr(predictor.settings, "multi_label", False):
+            fields.append((name, pa.struct([
+                ("labels", pa.list_(pa.string())),
+                ("scores", pa.struct([(lab, pa.float64()) for lab in predictor.labels]))])))
+        elif output == "prediction":
             fields.append((name, prediction(predictor.labels)))
         elif output == "per_target" and targets:
             fields.append((name, pa.struct([(t, prediction(predictor.labels)) for t in targets])))

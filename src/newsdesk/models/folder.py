@@ -98,6 +98,15 @@ class ClassifierSettings(FolderSettings):
     abstain_below: float = 0.0
     """Return no label (`null`, with the top candidates) when the calibrated top score is below
     this; 0 never abstains."""
+    multi_label: bool = False
+    """Topic: each article gets a list of labels (sigmoid scores, a threshold per label)."""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Multi-label: decision threshold per label, tuned on dev after training."""
+    threshold: float = 0.5
+    """Multi-label: the threshold of labels without their own (tuned on dev for micro-F1)."""
+    no_label: str = "best"
+    """Multi-label: when no label reaches its threshold, "best" returns the top label alone,
+    "none" returns no label."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -106,6 +115,10 @@ class ClassifierSettings(FolderSettings):
                                 f"not {self.task!r}")
         if not self.labels or not all(isinstance(lab, str) for lab in self.labels):
             raise NewsdeskError(f"labels must be a non-empty list of names, got {self.labels!r}")
+        if self.multi_label and self.task != "topic":
+            raise NewsdeskError("multi_label is for topic models")
+        if self.no_label not in ("best", "none"):
+            raise NewsdeskError(f"no_label must be 'best' or 'none', got {self.no_label!r}")
 
 
 @dataclass(kw_only=True)

@@ -30,15 +30,33 @@ SETTINGS, WEIGHTS = "lexical.json", "lexical.safetensors"
 C_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)  # inverse L2 strength, picked by CV log-loss
 NGRAMS = (1, 2)
 CV_ARTICLES = 5000
+MULTI_LABEL_C = 30.0  # one binary regression per label; per-label thresholds set the operating point
 
 
 class LexicalModel:
     """TF-IDF features and a multinomial logistic regression over them."""
 
     def __init__(self, vectorizer: TfidfVectorizer, coef: np.ndarray, intercept: np.ndarray,
-                 labels: list[str], c: float):
+                 labels: list[str], c: float, multi_label: bool = False):
         self.vectorizer, self.coef, self.intercept = vectorizer, coef, intercept
-        self.labels, self.c = list(labels), c
+        self.labels, self.c, self.multi_label = list(labels), c, multi_label
+
+    @classmethod
+    def fit_multilabel(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
+                       seed: int = 13) -> LexicalModel:
+        """Fit one binary logistic regression per label (one-vs-rest) on training articles whose
+        labels are lists; `predict_proba` then gives independent per-label probabilities. A
+        label with no training article gets a constant low score."""
+        vectorizer = _vectorizer(min_df=2 if len(texts) >= 100 else 1)
+        x = vectorizer.fit_transform(texts)
+        coef = np.zeros((len(labels), x.shape[1]), dtype=np.float32)
+        intercept = np.full(len(labels), -10.0, dtype=np.float32)
+        for j, lab in enumerate(labels):
+            y = np.array([lab in (labs or []) for labs in label_lists])
+            if 0 < y.sum() < len(y):
+                clf = _regression(MULTI_LABEL_C, seed).fit(x, y)
+                coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+        return cls(vectorizer, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
 
     @classmethod
     def fit(cls, texts: list[str], ys: list[str], labels: list[str], seed: int = 13
@@ -70,6 +88,8 @@ class LexicalModel:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in `labels` order."""
         z = self.vectorizer.transform(texts) @ self.coef.T + self.intercept
+        if self.multi_label:
+            return 1.0 / (1.0 + np.exp(-z))
         z = np.exp(z - z.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
@@ -77,6 +97,7 @@ class LexicalModel:
         folder = Path(folder)
         terms = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
         settings = {"labels": self.labels, "c": self.c, "ngram_range": list(NGRAMS),
+                    "multi_label": self.multi_label,
                     "sklearn": sklearn.__version__, "terms": terms}
         (folder / SETTINGS).write_text(json.dumps(settings) + "\n")
         save_file({"idf": self.vectorizer.idf_.astype(np.float64), "coef": self.coef,
@@ -107,7 +128,8 @@ class LexicalModel:
                             f"{len(labels)} labels")
         vectorizer = _vectorizer(vocabulary=terms, ngram_range=ngrams)
         vectorizer.idf_ = idf
-        return cls(vectorizer, coef, intercept, labels, settings["c"])
+        return cls(vectorizer, coef, intercept, labels, settings["c"],
+                   settings.get("multi_label", False))
 
 
 def _pick_c(x, ys: list[str], seed: int) -> float:
@@ -131,5 +153,5 @@ def _vectorizer(ngram_range: tuple[int, int] = NGRAMS, **kwargs) -> TfidfVectori
     return TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, dtype=np.float32, **kwargs)
 
 
-def _regression(c: float) -> LogisticRegression:
-    return LogisticRegression(C=c, max_iter=3000)
+def _regression(c: float, seed: int | None = None) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=3000, random_state=seed)

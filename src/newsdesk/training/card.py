@@ -14,7 +14,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from newsdesk.models.folder import ClassifierSettings, FolderSettings
 from newsdesk.models.loading import public_name
-from newsdesk.training.metrics import PARTS, describe_calibration
+from newsdesk.training.metrics import MULTI_LABEL_METRICS, PARTS, describe_calibration
 
 DATASETS = {"bbc": "BBC News Summary", "fnc1": "FNC-1 (Fake News Challenge stage 1)",
             "table": "a user's table"}
@@ -54,7 +54,9 @@ def usage(settings: FolderSettings) -> str:
                   "```python", "from transformers import pipeline", "",
                   'classify = pipeline("text-classification", model="MODEL_DIR")',
                   f'classify({{"text": {first}{pair}}})' if task.pair else
-                  f"classify({first}, truncation=True)", "```"]
+                  f"classify({first}, truncation=True"
+                  + (", top_k=None)  # every label's sigmoid score" if settings.multi_label
+                     else ")"), "```"]
     return "\n".join(lines)
 
 
@@ -67,7 +69,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     results = [EvalResult(task_type=task.pipeline_tag if classifier else "summarization",
                           dataset_type=source, dataset_name=f"{DATASETS.get(source, source)}, dev",
                           dataset_split="dev", metric_type=name, metric_value=figures[key])
-               for name in task.metrics
+               for name in (MULTI_LABEL_METRICS if getattr(settings, "multi_label", False)
+                            else task.metrics)
                for key in ([name] if classifier else [f"model_{name}"]) if key in figures]
     data = ModelCardData(
         language="en", license="apache-2.0",
@@ -91,8 +94,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     lines += [f"- {key}: {value:.4f}" for key, value in figures.items()]
     for part, name in PARTS.items():
         if part in metrics:
-            lines.append(f"- {name}: accuracy {metrics[part]['accuracy']:.4f}, "
-                         f"macro_f1 {metrics[part]['macro_f1']:.4f}")
+            lines.append(f"- {name}: " + ", ".join(f"{k} {v:.4f}"
+                                                   for k, v in metrics[part].items()))
     if "calibration" in metrics:
         lines += ["", f"Confidence: {describe_calibration(metrics['calibration'])}. Scores are "
                   "temperature-scaled (`temperature` in `newsdesk.json`; labels are unchanged)"

@@ -29,10 +29,11 @@ from newsdesk.models.folder import ClassifierSettings, write_settings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
+from newsdesk.models.multilabel import multi_hot
 from newsdesk.training.config import ClassifierConfig
 from newsdesk.training.evaluation import evaluate_classifier
 from newsdesk.training.finish import finish_run, training_arguments
-from newsdesk.training.metrics import classification_metrics
+from newsdesk.training.metrics import classification_metrics, multilabel_metrics
 from newsdesk.training.splits import load_classifier_splits
 
 log = logging.getLogger("newsdesk")
@@ -51,14 +52,18 @@ class WeightedTrainer(Trainer):
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         weight = self.class_weights.to(outputs.logits.device, outputs.logits.dtype)
-        loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weight)
+        if labels.dim() == 2:  # multi-label: the weights weigh each label's positives
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                outputs.logits, labels.to(outputs.logits.dtype), pos_weight=weight)
+        else:
+            loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weight)
         return (loss, outputs) if return_outputs else loss
 
 
 def resample(ds: datasets.Dataset, keep: dict[str, float], cap: int, seed: int) -> datasets.Dataset:
     """Keep a seeded fraction of some labels, then cap the total (stratified by label)."""
     rng = random.Random(seed)
-    ys = ds["y"]
+    ys = [y if isinstance(y, str) or y is None else min(y) for y in ds["y"]]  # a list: its first
     idx = [i for i, y in enumerate(ys) if rng.random() < float(keep.get(y, 1.0))]
     if cap and len(idx) > cap:
         by_label: dict[str, list[int]] = {}
@@ -73,9 +78,15 @@ def resample(ds: datasets.Dataset, keep: dict[str, float], cap: int, seed: int) 
     return ds.select(idx)
 
 
-def class_weight_tensor(ys: list[str], labels: list[str], mode: str) -> torch.Tensor | None:
+def class_weight_tensor(ys: list, labels: list[str], mode: str) -> torch.Tensor | None:
+    """Cross-entropy weights per class, or for label lists (multi-label) the weight of each
+    label's positives: negatives / positives, capped at 100."""
     if mode == "none":
         return None
+    if ys and isinstance(ys[0], list):
+        positives = multi_hot(ys, labels).sum(0).clamp(min=1)
+        w = ((len(ys) - positives) / positives).clamp(max=100.0)
+        return w.sqrt() if mode == "sqrt" else w
     counts = Counter(ys)
     w = torch.tensor([len(ys) / (len(labels) * max(1, counts[lab])) for lab in labels])
     return w.sqrt() if mode == "sqrt" else w
@@ -90,8 +101,15 @@ def encode(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datas
     feats = training_inputs(tokenizer, template, texts, config.max_length, config.truncation,
                             targets=ds["target"] if pair else None, evidence=config.evidence)
     for f, y in zip(feats, ds["y"]):
-        f["labels"] = label2id[y]
+        f["labels"] = target_of(y, label2id)
     return datasets.Dataset.from_list(feats)
+
+
+def target_of(y, label2id: dict[str, int]):
+    """A class index, or for a label list (multi-label) a 0/1 float vector over the labels."""
+    if isinstance(y, str):
+        return label2id[y]
+    return [1.0 if lab in y else 0.0 for lab in label2id]
 
 
 def encode_chunks(ds: datasets.Dataset, tokenizer, template, config, label2id) -> datasets.Dataset:
@@ -101,7 +119,7 @@ def encode_chunks(ds: datasets.Dataset, tokenizer, template, config, label2id) -
     feats, owners = article_chunks(template, articles, config.max_length, config.chunk_stride,
                                    config.max_chunks)
     ys = ds["y"]
-    return datasets.Dataset.from_list([{**f, "labels": label2id[ys[i]]}
+    return datasets.Dataset.from_list([{**f, "labels": target_of(ys[i], label2id)}
                                        for f, i in zip(feats, owners)])
 
 
@@ -119,7 +137,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     started = time.perf_counter()
     set_seed(config.seed)
     task = config.task_info
-    train, dev, labels = load_classifier_splits(config.data, task.name)
+    train, dev, labels = load_classifier_splits(config.data, task.name, config.multi_label)
     train = resample(train, config.downsample, config.max_train_examples, config.seed)
     dev_epoch = resample(dev, {}, config.max_eval_examples, config.seed)  # for per-epoch checks
     dev = resample(dev, {}, config.final_eval_examples, config.seed)
@@ -134,11 +152,19 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     dev_enc = encode(dev_epoch, tokenizer, template, config, label2id)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id,
+        problem_type="multi_label_classification" if config.multi_label else None,
         **load_kwargs())
     fnc = "fnc_score" in task.metrics
+    primary = "micro_f1" if config.multi_label else task.primary_metric
 
     def compute_metrics(pred):
         logits, gold = pred
+        if config.multi_label:  # per-epoch check at threshold 0.5; dev tunes them at the end
+            on = torch.from_numpy(logits).sigmoid() >= 0.5
+            m = multilabel_metrics([[lab for lab, g in zip(labels, row) if g] for row in gold],
+                                   [[lab for lab, o in zip(labels, row) if o] for row in on],
+                                   labels)
+            return {k: v for k, v in m.items() if isinstance(v, float)}
         guess = logits.argmax(-1)
         m = classification_metrics([labels[i] for i in gold], [labels[i] for i in guess], labels,
                                    fnc=fnc)
@@ -146,7 +172,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
 
     args = training_arguments(
         config, eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
-        load_best_model_at_end=True, metric_for_best_model=task.primary_metric,
+        load_best_model_at_end=True, metric_for_best_model=primary,
         greater_is_better=True, train_sampling_strategy="group_by_length")
     callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
         if config.early_stopping_patience else []
@@ -164,8 +190,9 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     lexical = None
     if config.lexical == "tfidf" and trainer.is_world_process_zero():
         log.info("fitting the TF-IDF model blended with the transformer")
-        lexical = LexicalModel.fit(article_texts(train["title"], train["text"]), list(train["y"]),
-                                   labels, config.seed)
+        fit = LexicalModel.fit_multilabel if config.multi_label else LexicalModel.fit
+        lexical = fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
+                      config.seed)
 
     def save(out: Path) -> None:
         trainer.save_model(str(out))
@@ -180,7 +207,11 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     def evaluate(out: Path) -> dict:  # dev metrics, and the confidence temperature fitted on dev
         metrics = evaluate_classifier(out, dev, labels, str(trainer.args.device),
                                       fit_temperature=True)
-        settings.temperature = metrics["calibration"]["temperature"]
+        if config.multi_label:
+            settings.thresholds = metrics["thresholds"]["per_label"]
+            settings.threshold = metrics["thresholds"]["global"]
+        else:
+            settings.temperature = metrics["calibration"]["temperature"]
         write_settings(out, settings)
         return metrics
 

@@ -61,6 +61,12 @@ class ClassifierConfig:
     abstain_below: float = _C.abstain_below
     """Inference returns no label (null, with the top candidates) when the calibrated top score
     (temperature fitted on dev after training) is below this; 0 never abstains."""
+    multi_label: bool = _C.multi_label
+    """Topic: learn a list of labels per article (the prepared `topics` column) with sigmoid
+    outputs and binary cross-entropy; a decision threshold per label is tuned on dev."""
+    no_label: str = _C.no_label
+    """Multi-label: when no label reaches its threshold, "best" returns the top label alone,
+    "none" returns no label."""
     epochs: float = 3.0
     """Training epochs."""
     batch_size: int = 16
@@ -76,7 +82,9 @@ class ClassifierConfig:
     warmup_ratio: float = 0.06
     """Share of steps spent warming up."""
     class_weights: str = "none"
-    """Loss weights: "none", "balanced" (inverse frequency) or "sqrt" (its square root)."""
+    """Loss weights: "none", "balanced" (inverse frequency) or "sqrt" (its square root). For a
+    multi-label model they weigh each label's positives (negatives / positives, or its square
+    root), which lifts the rare labels."""
     downsample: dict[str, float] = field(default_factory=dict)
     """Resampling: label -> fraction of its training examples to keep, e.g. {"unrelated": 0.2}."""
     max_train_examples: int = 0
@@ -114,6 +122,9 @@ class ClassifierConfig:
             raise DataError(f"lexical {self.lexical!r} is for topic models only")
         if not 0 <= self.cascade <= 1:
             raise DataError(f"cascade must be in [0, 1], got {self.cascade}")
+        if self.multi_label and self.task != "topic":
+            raise DataError("multi_label is for topic models")
+        _check_choice("no_label", self.no_label, ("best", "none"))
         if not 0 <= self.abstain_below <= 1:
             raise DataError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
         if not 0 < self.lexical_weight < 1:

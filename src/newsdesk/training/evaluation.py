@@ -20,9 +20,16 @@ from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.summarize import SummaryPredictor
 from newsdesk.models.confidence import calibration_report, expected_calibration_error, scale
+from newsdesk.models.multilabel import decide, multi_hot, threshold_vector, tune_thresholds
 from newsdesk.models.selection import word_count
 from newsdesk.models.tasks import Task
-from newsdesk.training.metrics import classification_metrics, format_metrics, plot_confusion
+from newsdesk.training.metrics import (
+    MULTI_LABEL_METRICS,
+    classification_metrics,
+    format_metrics,
+    multilabel_metrics,
+    plot_confusion,
+)
 from newsdesk.training.oracle import oracle_labels
 from newsdesk.training.rouge import lead, lead_ratio, rouge
 from newsdesk.training.splits import median_ratio
@@ -44,8 +51,9 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
     predictor = ClassifierPredictor.from_pretrained(folder, REFERENCE, device=device)
     task = predictor.task
     labels = labels or predictor.labels
-    unseen = sorted(set(ds["y"]) - set(predictor.labels))
-    if unseen:
+    flat = [lab for y in ds["y"] for lab in (y if isinstance(y, list) else [y])]
+    unseen = sorted(set(flat) - set(predictor.labels) - {None})
+    if unseen and not predictor.settings.multi_label:  # multi-label: counted as missed
         raise DataError(f"evaluation data has label(s) {unseen} the model was not trained on "
                         f"(model labels: {predictor.labels})")
     gold = list(ds["y"])
@@ -58,6 +66,8 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
         parts = {"blend": predictor.run(*predictor.stance_features(encoded, targets), len(texts))}
     else:
         parts = predictor.topic_probs(encoded, texts, titles)
+    if predictor.settings.multi_label:
+        return evaluate_multilabel(predictor, gold, parts, fit_thresholds=fit_temperature)
     guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
     metrics = classification_metrics(gold, guess["blend"], labels, fnc=fnc)
     if "words" in parts:
@@ -72,6 +82,48 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
         metrics["calibration"] = {"temperature": temperature, "ece": round(
             expected_calibration_error(scale(parts["blend"], temperature), index), 4)}
     return metrics
+
+
+def evaluate_multilabel(predictor, gold: list[list[str]], parts: dict[str, torch.Tensor],
+                        fit_thresholds: bool = False) -> dict:
+    """Multi-label metrics of the blend (and of each part alone) with the folder's thresholds,
+    or with thresholds tuned here (`fit_thresholds`, after training on dev: recorded under
+    "thresholds" for the folder). Tuning and scoring on the same split flatters the figures, so
+    "crossfit" also gives them with each half's thresholds tuned on the other half."""
+    s, labels = predictor.settings, predictor.labels
+    y = multi_hot(gold, labels)
+    if fit_thresholds:
+        per_label, fallback = tune_thresholds(parts["blend"], y, labels, s.no_label)
+    else:
+        per_label, fallback = s.thresholds, s.threshold
+
+    def named(on: torch.Tensor) -> list[list[str]]:
+        return [[lab for lab, o in zip(labels, row) if o] for row in on.tolist()]
+
+    on = decide(parts["blend"], threshold_vector(labels, per_label, fallback), s.no_label)
+    metrics = multilabel_metrics(gold, named(on), labels)
+    at_half = multilabel_metrics(gold, named(decide(parts["blend"], torch.full(
+        (len(labels),), 0.5), s.no_label)), labels)
+    metrics["at_threshold_0.5"] = {k: at_half[k] for k in MULTI_LABEL_METRICS}
+    for name, probs in parts.items():
+        crossed = multilabel_metrics(gold, named(crossfit_decisions(probs, y, labels, s.no_label)),
+                                     labels)
+        key = "crossfit" if name == "blend" else f"{name}_only"
+        metrics[key] = {k: crossed[k] for k in MULTI_LABEL_METRICS}
+    metrics["thresholds"] = {"per_label": per_label, "global": fallback,
+                             "tuned_here": fit_thresholds}
+    return metrics
+
+
+def crossfit_decisions(probs: torch.Tensor, y: torch.Tensor, labels: list[str], no_label: str
+                       ) -> torch.Tensor:
+    """Decisions for each half of the rows (alternate rows) with thresholds tuned on the other."""
+    on = torch.zeros_like(y)
+    halves = [torch.arange(0, len(y), 2), torch.arange(1, len(y), 2)]
+    for fit, held in (halves, halves[::-1]):
+        per_label, fallback = tune_thresholds(probs[fit], y[fit], labels, no_label)
+        on[held] = decide(probs[held], threshold_vector(labels, per_label, fallback), no_label)
+    return on
 
 
 def evaluate_summariser(folder: str | Path, ds: datasets.Dataset, device: str = "auto") -> dict:
@@ -106,7 +158,9 @@ def save_metrics(folder: str | Path, metrics: dict, split: str, task: Task) -> P
     if task.output == "text":
         print(format_rouge(metrics))
     else:
-        plot_confusion(metrics, folder / "confusion_matrix.png", title=f"{folder.name} on {split}")
+        if "confusion_matrix" in metrics:
+            plot_confusion(metrics, folder / "confusion_matrix.png",
+                           title=f"{folder.name} on {split}")
         print(format_metrics(metrics))
     return path
 

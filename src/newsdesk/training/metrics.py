@@ -60,13 +60,41 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
     return out
 
 
+MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "subset_accuracy")
+"""Headline metrics of a multi-label model, the primary one first."""
+
+
+def multilabel_metrics(gold: list[list[str]], pred: list[list[str]], labels: list[str]) -> dict:
+    """Micro-F1, macro-F1 (over the labels present in `gold`; `absent_labels` names the others),
+    subset accuracy (the exact label set), and per-label precision/recall/F1/support."""
+    y = np.array([[lab in set(g) for lab in labels] for g in gold], dtype=int)
+    x = np.array([[lab in set(q) for lab in labels] for q in pred], dtype=int)
+    p, r, f, s = precision_recall_fscore_support(y, x, zero_division=0)
+    present = [i for i in range(len(labels)) if s[i] > 0]
+    tp, fp, fn = (y & x).sum(), ((1 - y) & x).sum(), (y & (1 - x)).sum()
+    return {
+        "micro_f1": float(2 * tp / max(1, 2 * tp + fp + fn)),
+        "macro_f1": float(np.mean(f[present])) if present else 0.0,
+        "subset_accuracy": float(np.mean([set(g) == set(q) for g, q in zip(gold, pred)])),
+        "absent_labels": [labels[i] for i in range(len(labels)) if s[i] == 0],
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                            "support": int(s[i])} for i, lab in enumerate(labels)},
+        "labels": list(labels),
+        "examples": len(gold),
+    }
+
+
 # Metrics of a blended topic model's parts alone (see `training.evaluation.evaluate_classifier`).
 PARTS = {"model_only": "transformer alone", "words_only": "TF-IDF model alone"}
 
 
 def format_metrics(m: dict) -> str:
     """A short table for the terminal."""
-    head = f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
+    if "micro_f1" in m:
+        head = (f"micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  subset accuracy "
+                f"{m['subset_accuracy']:.4f}")
+    else:
+        head = f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
     if "fnc_score" in m:
         head += f"  FNC score {m['fnc_score']:.2f}"
     lines = [head + f"  ({m['examples']} examples)"]
@@ -74,10 +102,13 @@ def format_metrics(m: dict) -> str:
         lines.append(f"  not in the data, so not in macro-F1: {', '.join(m['absent_labels'])}")
     for part, name in PARTS.items():
         if part in m:
-            lines.append(f"  {name}: accuracy {m[part]['accuracy']:.4f}  "
-                         f"macro-F1 {m[part]['macro_f1']:.4f}")
+            lines.append(f"  {name}: " + "  ".join(f"{k.replace('_', ' ')} {v:.4f}"
+                                                   for k, v in m[part].items()))
     if "calibration" in m:
         lines.append("  " + describe_calibration(m["calibration"]))
+    if "crossfit" in m:
+        lines.append("  thresholds tuned on one half of this split, scored on the other: "
+                     + "  ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in m["crossfit"].items()))
     lines.append(f"{'label':<14}{'P':>8}{'R':>8}{'F1':>8}{'n':>7}")
     for lab, c in m["per_class"].items():
         lines.append(f"{lab:<14}{c['precision']:>8.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 
 import datasets
@@ -10,6 +11,8 @@ from newsdesk.data.prepare import load_prepared, read_manifest
 from newsdesk.errors import DataError
 from newsdesk.models.selection import word_count
 from newsdesk.models.tasks import get_task
+
+log = logging.getLogger("newsdesk")
 
 
 def check_records(data: str, task_name: str) -> dict:
@@ -22,17 +25,25 @@ def check_records(data: str, task_name: str) -> dict:
     return manifest
 
 
-def load_classifier_splits(data: str, task_name: str
+def load_classifier_splits(data: str, task_name: str, multi_label: bool = False
                            ) -> tuple[datasets.Dataset, datasets.Dataset, list[str]]:
-    """Train and dev splits with the label in column `y`, and the sorted label list."""
+    """Train and dev splits with the label in column `y` (a list of labels for a multi-label
+    model, from `topics`), and the sorted label list."""
     check_records(data, task_name)
-    column = get_task(task_name).label_column
+    column = "topics" if multi_label else get_task(task_name).label_column
     train, dev = load_prepared(data, "train"), load_prepared(data, "dev")
-    if any(v is None for v in train[column]):
-        raise DataError(f"{data}/train.jsonl: some records have no {column!r}")
-    labels = sorted(set(train[column]))
-    unseen = sorted(set(dev[column]) - set(labels) - {None})
-    if unseen:
+    if any(not v for v in train[column]):
+        raise DataError(f"{data}/train.jsonl: some records have no {column!r}"
+                        + (" (a multi-label model reads the list column 'topics': prepare "
+                           "with `data prepare reuters` or --columns topics=...)"
+                           if multi_label else ""))
+    flat = (lambda col: [lab for labs in col for lab in labs or []]) if multi_label else list
+    labels = sorted(set(flat(train[column])))
+    unseen = sorted(set(flat(dev[column])) - set(labels) - {None})
+    if unseen and multi_label:  # rare categories: dev may hold one that train lacks
+        log.warning("%s/dev.jsonl: label(s) %s never appear in training; they count as missed "
+                    "in the dev figures", data, unseen)
+    elif unseen:
         raise DataError(f"{data}/dev.jsonl: label(s) {unseen} never appear in training "
                         f"(training labels: {labels})")
     if len(labels) < 2:

@@ -1,0 +1,83 @@
+"""Multi-label topics: one probability per label, a decision threshold per label, the label lists.
+
+A multi-label model scores every label independently (sigmoid outputs, binary cross-entropy in
+training). Which labels an article gets is decided by a threshold per label, tuned on held-out
+articles to maximise that label's F1; a label seen too rarely there to tune falls back to a
+global threshold tuned for micro-F1 over all labels. When no label reaches its threshold,
+`no_label` says what to return: "best" (the highest-scored label alone) or "none" (no label).
+"""
+
+from __future__ import annotations
+
+import torch
+
+GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+"""Candidate thresholds: 0.05 to 0.95."""
+
+MIN_POSITIVES = 3
+"""Held-out articles a label needs before it gets its own threshold."""
+
+NO_LABEL = ("best", "none")
+
+
+def multi_hot(label_lists: list[list[str] | None], labels: list[str]) -> torch.Tensor:
+    """A (records x labels) 0/1 float matrix; labels outside `labels` are ignored."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    out = torch.zeros(len(label_lists), len(labels))
+    for row, labs in enumerate(label_lists):
+        for lab in labs or []:
+            if lab in index:
+                out[row, index[lab]] = 1.0
+    return out
+
+
+def decide(probs: torch.Tensor, thresholds: torch.Tensor, no_label: str = "best") -> torch.Tensor:
+    """0/1 decisions: a label is on where its probability reaches its threshold; a row with none
+    on gets its best label when `no_label` is "best"."""
+    on = probs >= thresholds
+    if no_label == "best":
+        empty = ~on.any(-1)
+        on[empty, probs[empty].argmax(-1)] = True
+    return on.float()
+
+
+def f1_counts(on: torch.Tensor, gold: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Per-label true positives, false positives and false negatives."""
+    tp = (on * gold).sum(0)
+    return tp, (on * (1 - gold)).sum(0), ((1 - on) * gold).sum(0)
+
+
+def tune_thresholds(probs: torch.Tensor, gold: torch.Tensor, labels: list[str],
+                    no_label: str = "best") -> tuple[dict[str, float], float]:
+    """Per-label thresholds that maximise each label's F1 on (probs, gold), and the global
+    threshold that maximises micro-F1 (used for labels with under `MIN_POSITIVES` positives).
+
+    Returns:
+        ({label: threshold} for the labels tuned on their own, global threshold).
+    """
+    best_global, best_micro = 0.5, -1.0
+    for t in GRID:
+        tp, fp, fn = f1_counts(decide(probs, torch.full((len(labels),), t), no_label), gold)
+        micro = float(2 * tp.sum() / max(1.0, float(2 * tp.sum() + fp.sum() + fn.sum())))
+        if micro > best_micro + 1e-9:
+            best_global, best_micro = t, micro
+    own = {}
+    positives = gold.sum(0)
+    for j, lab in enumerate(labels):
+        if positives[j] < MIN_POSITIVES:
+            continue
+        scores = []
+        for t in GRID:
+            on = (probs[:, j] >= t).float()
+            tp = float((on * gold[:, j]).sum())
+            scores.append(2 * tp / max(1.0, float(on.sum() + gold[:, j].sum())))
+        top = max(scores)
+        # the middle of the best plateau: a threshold that is not at the edge of its range
+        best = [t for t, s in zip(GRID, scores) if s >= top - 1e-9]
+        own[lab] = best[len(best) // 2]
+    return own, best_global
+
+
+def threshold_vector(labels: list[str], thresholds: dict[str, float], fallback: float
+                     ) -> torch.Tensor:
+    return torch.tensor([thresholds.get(lab, fallback) for lab in labels])

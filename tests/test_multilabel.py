@@ -1,0 +1,177 @@
+"""Multi-label topics: Reuters builder, list-valued label columns, thresholds, metrics, training,
+inference."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from newsdesk.data import builders
+from newsdesk.data.prepare import prepare, rarest_labels
+from newsdesk.errors import DataError
+from newsdesk.inference import ClassifierPredictor, NewsAnalyzer
+from newsdesk.models.lexical import LexicalModel
+from newsdesk.models.multilabel import decide, multi_hot, tune_thresholds
+from newsdesk.training.classifier import train_classifier
+from newsdesk.training.metrics import multilabel_metrics
+from test_classifier import tiny_config
+
+from conftest import FILLER, TOPIC_WORDS, make_sentence
+
+ETX, DEL = "\u0003", "\u007f"
+
+
+def reuters_folder(root: Path, n: int = 48, seed: int = 0) -> Path:
+    """A Reuters-21578 folder as ../shared/data holds it: wrapped lines, ETX and sign-off,
+    BRIEF stories (text in the title), an UNPROC story, a topic-less story, a duplicate."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True)
+    topics = ["business", "sport", "tech"]
+    rows = []
+    for i in range(n):
+        mine = [topics[i % 3]] + ([topics[(i + 1) % 3]] if i % 4 == 0 else [])
+        body = " ".join(make_sentence(rng, TOPIC_WORDS[t]) for t in mine for _ in range(3))
+        words = body.split()
+        wrapped = "\n".join(" ".join(words[k:k + 9]) for k in range(0, len(words), 9))
+        rows.append({"id": i + 1, "title": f"STORY {i}", "text": f"{wrapped}\n Reuter\n{ETX}",
+                     "topics": mine, "date": " 5-MAR-1987"})
+    rows.append({"id": 900, "title": "BRIEF: " + make_sentence(rng, TOPIC_WORDS["tech"]),
+                 "text": "", "topics": ["tech"], "date": ""})
+    rows.append({"id": 901, "title": "", "text": "", "topics": ["sport"], "date": ""})  # UNPROC
+    rows.append({"id": 902, "title": "NO TOPIC", "text": "Some text.\n Reuter\n" + ETX,
+                 "topics": [], "date": ""})
+    rows.append({**rows[0], "id": 903})  # an exact duplicate of story 1
+    rows.append({"id": 904, "title": "T", "text": f"Odd{DEL} text here.\n{ETX}",
+                 "topics": ["business", "elsewhere"], "date": ""})
+    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "categories-90.txt").write_text("\n".join(topics) + "\n")
+    return root
+
+
+def test_reuters_builder_repairs_and_accounts_for_every_story(tmp_path):
+    from newsdesk.data.clean import CleaningReport
+
+    report = CleaningReport()
+    ds = builders.reuters(reuters_folder(tmp_path / "reuters"), report)
+    rows = {r["id"]: r for r in ds}
+    first = rows["1"]
+    assert "\n" not in first["text"] and ETX not in first["text"]  # one paragraph, unwrapped
+    assert not first["text"].endswith("Reuter") and first["topics"] == ["business", "sport"]
+    assert rows["900"]["text"].startswith("BRIEF:") and rows["900"]["title"] is None
+    assert rows["904"]["topics"] == ["business"] and DEL not in rows["904"]["text"]
+    assert report.dropped == {"no_text": ["901"], "no_category": ["902"]}
+    assert report.duplicate_of == {"903": "1"}
+    assert report.repaired["brief_text_from_title"] == 1 and report.repaired["signoff_removed"] >= 48
+    assert len(ds) == 48 + 2  # 48 stories + BRIEF + 904; UNPROC, topic-less and duplicate listed
+
+
+def test_prepare_reuters_splits_multi_label_and_counts_labels(tmp_path):
+    manifest = prepare("reuters", reuters_folder(tmp_path / "r"), tmp_path / "out", dev=0.25)
+    assert manifest["label_column"] == "topics" and manifest["multi_label"]
+    assert manifest["splits"]["train"]["labels"]["business"] > 0
+    dev = [json.loads(x) for x in (tmp_path / "out" / "dev.jsonl").read_text().splitlines()]
+    assert all(isinstance(r["topics"], list) and r["topics"] for r in dev)
+    assert rarest_labels([["a", "b"], ["a"], None]) == ["b", "a", None]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("grain, wheat", ["grain", "wheat"]),
+    (["grain", "wheat", "grain"], ["grain", "wheat"]),
+    ("", None),
+    (None, None),
+])
+def test_list_valued_columns_in_tables(tmp_path, value, expected):
+    src = tmp_path / "t.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "Wheat prices rose.", "tags": value}) + "\n")
+    ds = builders.table(src, columns={"topics": "tags"})
+    assert ds[0]["topics"] == expected
+
+
+def test_a_list_column_of_the_wrong_type_names_the_row(tmp_path):
+    src = tmp_path / "t.jsonl"
+    src.write_text(json.dumps({"text": "x", "topics": [1, 2]}) + "\n")
+    with pytest.raises(DataError, match=r"t.jsonl, line 1: column 'topics' should be a list"):
+        builders.table(src)
+
+
+def test_csv_topics_are_comma_separated(tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text('text,topics\n"Wheat rose.","grain,wheat"\n')
+    assert builders.table(src)[0]["topics"] == ["grain", "wheat"]
+
+
+def test_thresholds_are_tuned_per_label_on_a_constructed_case():
+    torch.manual_seed(0)
+    n = 400
+    gold = torch.zeros(n, 3)
+    gold[:, 0] = torch.rand(n) < 0.5
+    gold[:, 1] = torch.rand(n) < 0.5
+    gold[:2, 2] = 1  # too few positives for its own threshold
+    probs = torch.rand(n, 3) * 0.3
+    probs[:, 0] += gold[:, 0] * 0.5 + 0.1   # positives 0.6-0.9, negatives 0.1-0.4: cut in 0.4-0.6
+    probs[:, 1] += gold[:, 1] * 0.15 + 0.05  # positives 0.2-0.5, negatives 0.05-0.35: low cut
+    own, fallback = tune_thresholds(probs, gold, ["a", "b", "c"], no_label="none")
+    assert 0.4 <= own["a"] <= 0.6
+    assert own["b"] < own["a"]
+    assert "c" not in own and 0.05 <= fallback <= 0.95
+
+
+def test_no_label_rule_best_or_none():
+    probs = torch.tensor([[0.2, 0.4], [0.9, 0.1]])
+    t = torch.tensor([0.5, 0.5])
+    assert decide(probs, t, "best").tolist() == [[0, 1], [1, 0]]
+    assert decide(probs, t, "none").tolist() == [[0, 0], [1, 0]]
+    assert multi_hot([["b"], ["a", "zzz"], None], ["a", "b"]).tolist() == [[0, 1], [1, 0], [0, 0]]
+
+
+def test_multilabel_metrics_by_hand():
+    gold = [["a", "b"], ["a"], ["c"]]
+    pred = [["a"], ["a", "b"], ["c"]]
+    m = multilabel_metrics(gold, pred, ["a", "b", "c", "d"])
+    # tp a:2 b:0 c:1 -> 3; fp b:1; fn b:1 -> micro 2*3/(6+1+1)
+    assert m["micro_f1"] == pytest.approx(6 / 8)
+    assert m["macro_f1"] == pytest.approx((1 + 0 + 1) / 3)  # over a, b, c (d is absent)
+    assert m["absent_labels"] == ["d"] and m["subset_accuracy"] == pytest.approx(1 / 3)
+    assert m["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_lexical_multilabel_probabilities_are_independent():
+    texts = [" ".join([w] * 5 + FILLER[:5]) for w in ("profit", "goal", "chip") for _ in range(6)]
+    lists = [["business"]] * 6 + [["sport"]] * 6 + [["tech", "business"]] * 6
+    model = LexicalModel.fit_multilabel(texts, lists, ["business", "sport", "tech", "never"])
+    probs = model.predict_proba(["chip chip chip"])[0]
+    assert probs[2] > 0.5 and probs[3] < 0.01  # "never" had no article
+    assert not abs(probs.sum() - 1) < 1e-3  # sigmoids, not a softmax
+
+
+def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_path, tiny_bert_dir,
+                                                                          seed):
+    from transformers import pipeline
+
+    data = tmp_path / "prep"
+    prepare("reuters", reuters_folder(tmp_path / "r"), data, dev=0.25)
+    out = tmp_path / "tags"
+    metrics = train_classifier(tiny_config(data, out, tiny_bert_dir, "topic", multi_label=True,
+                                           lexical="tfidf", class_weights="sqrt", epochs=2))
+    assert {"micro_f1", "macro_f1", "subset_accuracy", "crossfit", "thresholds"} <= set(metrics)
+    settings = json.loads((out / "newsdesk.json").read_text())
+    assert settings["multi_label"] and settings["threshold"] == metrics["thresholds"]["global"]
+    assert json.loads((out / "config.json").read_text())["problem_type"] == \
+        "multi_label_classification"
+    card = (out / "README.md").read_text()
+    assert "micro_f1" in card and "top_k=None" in card
+    scores = pipeline("text-classification", model=str(out), top_k=None)(["profit goal"])[0]
+    assert len(scores) == 3 and sum(s["score"] for s in scores) > 1.0 - 1e-6  # sigmoid per label
+
+    predictor = ClassifierPredictor.from_pretrained(out, precision="fp32")
+    text = make_sentence(random.Random(3), TOPIC_WORDS["sport"])
+    one = predictor.predict(text)
+    assert set(one) == {"labels", "scores"} and one["labels"]  # no_label "best": never empty
+    assert all(one["scores"][lab] == max(one["scores"][x] for x in one["labels"])
+               for lab in one["labels"][:1])
+    result = NewsAnalyzer(topic=predictor).analyze({"id": "x", "text": text})
+    assert result["topic"] == one and result["engine"]["topic"].startswith("torch:")
