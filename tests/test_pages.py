@@ -85,14 +85,22 @@ RULE_EXAMPLES = {
                      "Follow us on Twitter"],
     "advertisement": ["ADVERTISEMENT", "Story continues below advertisement"],
     "cookie_prompt": ["We use cookies to give you the best experience.", "Accept all cookies"],
-    "newsletter": ["Pick Six Newsletter", "Sign up for our morning briefing"],
+    "newsletter": ["Pick Six Newsletter", "Sign up for our morning briefing",
+                   "Thanks for signing up!", "There was an error processing your subscription."],
+    "affiliate_disclosure": ["If you buy something through this post, IGN may get a share of "
+                             "the sale. For more, learn more."],
     "credit": ["Copyright Yuri Kochetkov/Pool via AP", "Photo: Getty Images",
                "© 2019 The Associated Press. All rights reserved."],
     "byline": ["By Euronews with AP", "By Jane Smith and John Doe, Reuters"],
-    "reporting_credit": ["(Reporting by Ivan Castro; Editing by Eric Walsh)"],
+    "reporting_credit": ["(Reporting by Ivan Castro; Editing by Eric Walsh)",
+                         "(Reporting by Greg Roumeliotis, Joshua Franklin, Koh Gui Qing, with "
+                         "reporting by Herb Lash and Megan Davies, editing by Martin Howell.)"],
     "reading_time": ["5 min read", "Reading time: 3 minutes"],
     "filed_under": ["Filed under: Politics |", "Tags: economy, rates"],
     "related_link": ["Read more: Bank holds rates", "[Related: Salesforce keynote]"],
+    "contact_prompt": ["The Times is committed to publishing a diversity of letters to the editor. "
+                       "We'd like to hear what you think about this or any of our articles. Here "
+                       "are some tips. And here's our email: letters@nytimes.com."],
 }
 
 KEPT = [  # reporting that mentions the same words must stay
@@ -101,7 +109,10 @@ KEPT = [  # reporting that mentions the same words must stay
     "Twitter shares fell 5% on Monday.",
     "Shares in the bank rose after the advertisement campaign launched.",
     "Websites must now ask users before they accept cookies, regulators said.",
+    "Sorry, we cannot comment on that, the spokesman said.",
+    "If you buy something online this week, prices may be higher, the retailer said.",
     "The newsletter business is growing fast as readers pay for email.",
+    "The hackers sent emails to staff at jane@example.com asking for passwords, police said.",
 ]
 
 
@@ -147,6 +158,14 @@ def test_a_related_stories_list_at_the_end_is_dropped_but_not_a_heading_followed
     assert clean_page_text(f"{BODY[0]}\n{related}") == (BODY[0], {"related_list": 3})
     text = f"{BODY[0]}\nRelated\n{BODY[1]}"
     assert clean_page_text(text) == (text, {})
+
+
+def test_text_before_a_later_title_line_is_a_teaser():
+    title = "Bank raises rates again"
+    text = f"Other story teaser here.\n{title}\n{BODY[0]}\n{BODY[1]}"
+    assert clean_page_text(text, title) == (f"{BODY[0]}\n{BODY[1]}", {"before_title": 2})
+    long_intro = f"{BODY[0]}\n{BODY[1]}\n{BODY[2]}\n{title}\nShort end."
+    assert clean_page_text(long_intro, title) == (long_intro, {})  # more before than after
 
 
 def test_lines_are_paragraphs_for_the_sentence_splitter():

@@ -6,9 +6,10 @@ below names one kind; `clean_page_text` applies them all, line by line, and coun
 removed, so nothing is dropped without a record. Lines are the unit: a line break is a paragraph
 boundary, and sentences never span one.
 
-Line rules only match short lines (at most `SHORT_LINE` words): a furniture line is a prompt or
-a credit, never a paragraph of reporting, so a long line that merely mentions "share" or
-"newsletter" is kept.
+Line rules only match short lines (at most `SHORT_LINE` words; the contact-footer rule, whose
+pattern needs an email address beside an invitation to write, up to 60): a furniture line is a
+prompt or a credit, never a paragraph of reporting, so a long line that merely mentions "share"
+or "newsletter" is kept.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ class Rule:
     name: str
     pattern: re.Pattern
     about: str
+    longest: int = SHORT_LINE
+    """Words in the longest line the rule may remove."""
 
 
-def _rule(name: str, pattern: str, about: str) -> Rule:
-    return Rule(name, re.compile(pattern, re.IGNORECASE), about)
+def _rule(name: str, pattern: str, about: str, longest: int = SHORT_LINE) -> Rule:
+    return Rule(name, re.compile(pattern, re.IGNORECASE), about, longest)
 
 
 LINE_RULES = (
@@ -55,8 +58,14 @@ LINE_RULES = (
           "cookie consent prompts"),
     _rule("newsletter",
           r"^(?:.*\bnewsletters?\W*$|(?:sign up|subscribe)\b.*|get (?:our|the) .*"
-          r"\b(?:newsletter|inbox|email)\b.*)",
-          "newsletter and subscription prompts"),
+          r"\b(?:newsletter|inbox|email)\b.*|thanks? (?:you )?for (?:signing up|subscribing).*"
+          r"|keep an eye on your inbox.*|.*\berror processing your subscription.*|sorry!?)$",
+          "newsletter and subscription prompts, and the sign-up box's messages"),
+    _rule("affiliate_disclosure",
+          r"(?:if you (?:buy|purchase) (?:something|anything|a product)|when you buy through)"
+          r".*\b(?:may|might|could) (?:get|earn|receive)\b",
+          "affiliate disclosures: 'If you buy something through this post, X may get a share'",
+          longest=40),
     _rule("credit",
           r"^\W*(?:(?:copyright\b|©|\(c\) )(?:(?!.*[.!?][\"'”’)]*$)|.*all rights reserved)"
           r"|(?:photo|image|picture|video|graphic)s?"
@@ -69,7 +78,7 @@ LINE_RULES = (
           "bylines: 'By X', 'By X with Y', 'By X and Y, Agency'"),
     _rule("reporting_credit",
           r"^\((?:additional )?(?:reporting|writing|editing) by .*\)\W*$",
-          "agency credits: '(Reporting by X; editing by Y)'"),
+          "agency credits: '(Reporting by X; editing by Y)'", longest=40),
     _rule("reading_time",
           r"^(?:\d+\s*(?:-\s*)?min(?:ute)?s?\.?(?: read| reading time)|reading time\s*:.*"
           r"|read time\s*:.*)\W*$",
@@ -77,6 +86,11 @@ LINE_RULES = (
     _rule("filed_under",
           r"^(?:filed under|tags?|topics?|categories|category|posted in)\s*:.*$",
           "tag and category lines"),
+    _rule("contact_prompt",
+          r"(?=.*\b[\w.+-]+@[\w-]+\.[\w.]+\b)(?=.*(?:we'?d (?:like|love) to hear|let us know"
+          r"|send (?:us|your)|contact us|email us|write to us|here'?s our email|tips?\b))",
+          "newsroom contact footers: an email address with 'send us', 'we'd like to hear', ...",
+          longest=60),
     _rule("related_link",
           r"^\W*(?:related|read more|read also|also read|see also|more)\s*:.*$",
           "single related-story links: 'Read more: ...', '[Related: ...]'"),
@@ -105,7 +119,7 @@ RELATED_ITEM_WORDS = 20
 end like a sentence."""
 
 RULE_NAMES = ("credit_suffix", "title_repeat", "repeated_line",
-              *(r.name for r in LINE_RULES), "related_list")
+              *(r.name for r in LINE_RULES), "related_list", "before_title")
 """Every counter `clean_page_text` may report, in the order the rules run."""
 
 
@@ -116,7 +130,9 @@ def clean_page_text(text: str, title: str | None = None) -> tuple[str, dict[str,
     equal to the title is dropped (`title_repeat`); a line equal to an earlier one is dropped
     (`repeated_line`: see `REPEAT_WORDS`); short lines matching a `LINE_RULES` pattern are dropped; a
     related-stories heading followed only by headline-like lines ends the article
-    (`related_list`, counting every line removed).
+    (`related_list`, counting every line removed); and where the title appears as a later line,
+    the article starts after it (`before_title`: the teaser or sidebar lines before it and the
+    title line, when they are fewer words than the rest).
 
     Args:
         text: the article text, one paragraph per line.
@@ -156,15 +172,18 @@ def clean_page_text(text: str, title: str | None = None) -> tuple[str, dict[str,
     kept, dropped = _cut_related_list(kept)
     if dropped:
         counts["related_list"] += dropped
+    kept, dropped = _start_at_title(kept, wanted_title)
+    if dropped:
+        counts["before_title"] += dropped
     return "\n".join(kept), dict(counts)
 
 
 def furniture_rule(line: str) -> str | None:
-    """The name of the first line rule a short line matches, or None."""
-    if len(line.split()) > SHORT_LINE:
-        return None
+    """The name of the first line rule the line matches (each rule removes lines of at most its
+    `longest` words), or None."""
+    words = len(line.split())
     for rule in LINE_RULES:
-        if rule.pattern.search(line):
+        if words <= rule.longest and rule.pattern.search(line):
             return rule.name
     return None
 
@@ -179,6 +198,20 @@ def _cut_related_list(lines: list[str]) -> tuple[list[str], int]:
                 return lines[:i], len(lines) - i
             return lines, 0
     return lines, 0
+
+
+def _start_at_title(lines: list[str], title: str | None) -> tuple[list[str], int]:
+    """Where the page's own headline appears as a later line, the article starts there: the
+    lines before it (teasers, a sidebar) go, when they are shorter than what follows."""
+    if not title:
+        return lines, 0
+    keys = [" ".join(line.split()).casefold() for line in lines]
+    if title not in keys[1:]:
+        return lines, 0
+    at = keys.index(title, 1)
+    before = sum(len(line.split()) for line in lines[:at])
+    after = sum(len(line.split()) for line in lines[at + 1:])
+    return (lines[at + 1:], at + 1) if before < after else (lines, 0)
 
 
 def _headline_like(line: str) -> bool:

@@ -137,6 +137,9 @@ class ExtractiveSettings(FolderSettings):
     """Budget in words (budget "words")."""
     trigram_blocking: bool = True
     """Skip a sentence sharing a word trigram with one already chosen."""
+    sentences_only: bool = True
+    """Choose only lines that end like a sentence (., !, ?), not headings, captions or link
+    text, while the article has enough sentences to fill the budget."""
     oracle_labels: str = "match"
     """How training sentences were labelled: "match" or "greedy" (ROUGE oracle)."""
 

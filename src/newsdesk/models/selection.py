@@ -49,9 +49,13 @@ def select_sentences(sentences: list[str], scores: list[float], settings) -> lis
         return []
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
     blocked: set[int] = set()
+    if getattr(settings, "sentences_only", False):
+        blocked = unfinished(sentences, settings)
     if settings.trigram_blocking:
         seen: set[tuple[str, ...]] = set()
         for i in order:  # a sentence repeating a trigram of a better-scored one is skipped
+            if i in blocked:
+                continue
             grams = trigrams(sentences[i])
             if grams & seen:
                 blocked.add(i)
@@ -60,6 +64,23 @@ def select_sentences(sentences: list[str], scores: list[float], settings) -> lis
     if settings.budget == "sentences":
         return sorted([i for i in order if i not in blocked][: settings.sentences])
     return within_budget(sentences, order, budget_words(sentences, settings), skip=blocked)
+
+
+SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
+
+
+def unfinished(sentences: list[str], settings) -> set[int]:
+    """Lines that do not end like a sentence (headings, captions, link text), when the
+    sentences that do are enough to fill the budget; otherwise none (an unpunctuated article
+    still gets a summary)."""
+    lines = {i for i, s in enumerate(sentences) if not SENTENCE_END.search(s)}
+    if not lines:
+        return set()
+    finished = [s for i, s in enumerate(sentences) if i not in lines]
+    words = budget_words(sentences, settings)
+    enough = len(finished) >= settings.sentences if words is None else \
+        sum(map(word_count, finished)) >= words
+    return lines if enough else set()
 
 
 def budget_words(sentences: list[str], settings) -> int | None:

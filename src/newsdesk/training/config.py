@@ -282,6 +282,9 @@ class SummaryConfig:
     """Budget in words (budget "words")."""
     trigram_blocking: bool = _E.trigram_blocking
     """Skip a sentence sharing a word trigram with one already chosen."""
+    sentences_only: bool = _E.sentences_only
+    """Choose only lines that end like a sentence (., !, ?), not headings, captions or link
+    text, while the article has enough sentences to fill the budget."""
     epochs: float = 2.0
     """Training epochs."""
     batch_size: int = 8
