@@ -17,7 +17,7 @@ import datasets
 
 from newsdesk.data import builders
 from newsdesk.data.clean import CleaningReport, sha256_file
-from newsdesk.data.records import DataError, features_of, label_column
+from newsdesk.data.records import LIST_COLUMNS, DataError, features_of, label_column
 from newsdesk.data.splits import split_indices
 
 log = logging.getLogger("newsdesk")
@@ -90,6 +90,8 @@ def prepare(
             raise
         raise DataError(f"{src}: cannot split {len(ds)} records by {label_col!r} ({e})") from e
 
+    unused = [c for c in LIST_COLUMNS if c in ds.column_names and not any(ds[c])]
+    ds = ds.remove_columns(unused)  # an empty list column is left out (loading restores it)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
