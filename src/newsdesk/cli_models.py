@@ -158,8 +158,8 @@ def add_commands(sub) -> None:
     p.add_argument("--split", default="dev", help="split of a prepared folder (default dev)")
     p.add_argument("--out", help="where to write metrics (default MODEL_DIR/eval-<name>)")
     p.add_argument("--fit-temperature", action="store_true", help="classifiers: fit the "
-                   "confidence temperature on this data and write it into MODEL_DIR (training "
-                   "does this on dev)")
+                   "confidence temperature (multi-label: the per-label thresholds) on this data "
+                   "and write it into MODEL_DIR (training does this on dev)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("analyze", help="analyse a JSONL/CSV/Parquet file of articles, or web "
