@@ -234,6 +234,7 @@ def test_prepare_table_extracts_html_and_counts_furniture(tmp_path):
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     manifest = prepare("table", src, tmp_path / "out", dev=0.25)
     assert manifest["cleaning"]["extracted_pages"] == 12
+    assert manifest["cleaning"]["furniture_lines"]["advertisement"] == 12  # one per page
     train = [json.loads(x) for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
     assert all(r["title"] == "Bank raises rates again" and "Share this" not in r["text"]
                for r in train)

@@ -260,6 +260,7 @@ def table(
         if row.get(mapping["text"]) is None and row.get("html") is not None:
             page = extract_article(row["html"], row.get("url"), f"{where}: ")
             report.extracted_pages += 1
+            report.count_furniture(str(row.get(mapping["id"]) or where), page["cleaning"])
             row = {**row, mapping["text"]: page["text"]}
             if "title" in mapping and not row.get(mapping["title"]):
                 row[mapping["title"]] = page["title"]
