@@ -95,3 +95,23 @@ def test_unknown_format_and_starved_reads_are_named(tmp_path, tiny_models, local
     with pytest.raises(DataError, match="2 actors x 1 CPUs would take all 2 CPUs"):
         analyze_with_ray(str(tmp_path / "in.parquet"), str(tmp_path / "out.parquet"),
                          topic=str(tiny_models["topic"]), actors=2)
+
+
+def test_callable_class_reads_html_and_returns_label_lists(tmp_path, tiny_models):
+    import shutil
+
+    from newsdesk.models.folder import read_settings, write_settings
+
+    multi = tmp_path / "multi"
+    shutil.copytree(tiny_models["topic"], multi)
+    settings = read_settings(multi)
+    settings.multi_label, settings.threshold = True, 0.0  # every label passes
+    write_settings(multi, settings)
+    fn = AnalyzeBatch(topic=str(multi), device="cpu", precision="fp32")
+    html = "<html><body><article><p>The team won the match with a late goal.</p>" \
+           "<p>ADVERTISEMENT</p><p>The coach praised the players after the game.</p>" \
+           "</article></body></html>"
+    out = fn(pa.Table.from_pylist([{"id": "p", "html": html, "text": None}])).to_pylist()[0]
+    assert out["error"] is None and sorted(out["topic"]["labels"]) == sorted(TOPIC_WORDS)
+    assert out["page"]["extractor"].startswith("trafilatura")
+    assert out["cleaning"]["advertisement"] == 1
