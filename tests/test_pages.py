@@ -263,6 +263,18 @@ def test_fit_temperature_recovers_a_known_temperature():
     assert report["ece_after_crossfit"] < 0.02
 
 
+def test_a_temperature_that_raises_the_ece_is_not_applied(monkeypatch):
+    from newsdesk.models import confidence
+
+    torch.manual_seed(1)
+    logits = torch.randn(4000, 3) * 2
+    gold = torch.distributions.Categorical(logits=logits).sample()  # calibrated as it is
+    monkeypatch.setattr(confidence, "fit_temperature", lambda probs, gold: 4.0)  # a bad fit
+    report = confidence.calibration_report(logits.softmax(-1), gold)
+    assert report["ece_after"] > report["ece_before"]
+    assert report["fitted_temperature"] == 4.0 and report["temperature"] == 1.0
+
+
 def test_scaling_never_changes_the_label_and_keeps_rows_summing_to_one():
     probs = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
     for t in (0.3, 1.0, 4.0):

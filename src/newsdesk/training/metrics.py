@@ -121,8 +121,10 @@ def describe_calibration(c: dict) -> str:
     if "ece_before" not in c:
         return f"calibration: ECE {c['ece']:.4f} at temperature {c['temperature']}"
     crossfit = c.get("ece_after_crossfit")
-    return (f"calibration: temperature {c['temperature']} fitted here; ECE {c['ece_before']:.4f} "
-            f"before, {c['ece_after']:.4f} after"
+    kept = "" if c["temperature"] == c.get("fitted_temperature", c["temperature"]) else \
+        " (not applied: it raised the ECE, so the temperature stays 1.0)"
+    return (f"calibration: temperature {c.get('fitted_temperature', c['temperature'])} fitted "
+            f"here; ECE {c['ece_before']:.4f} before, {c['ece_after']:.4f} after{kept}"
             + (f" ({crossfit:.4f} fitted on one half, scored on the other)" if crossfit is not None
                else ""))
 
