@@ -182,7 +182,9 @@ class NewsAnalyzer:
             Per article: {"id", "topic": {"label", "scores"}, "stance": {target: {"label",
             "scores"}}, "summary": str, "engine": {task: "torch:<precision>"}, "cleaning":
             {rule: lines removed}}, with only the parts whose models are loaded, and "page":
-            {"title", "date", "author", "extractor"} for web pages.
+            {"title", "date", "author", "extractor"} for web pages. A multi-label topic model
+            gives "topic": {"labels": [...], "scores"}; a classifier with `abstain_below` may
+            give {"label": None, "abstained": True, "candidates", "scores"}.
         """
         single = isinstance(articles, (str, dict)) or is_dataclass(articles)
         items = [self.article(a, f"article {i}: ") for i, a in
