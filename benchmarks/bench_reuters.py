@@ -17,7 +17,6 @@ import argparse
 import sys
 import time
 
-import numpy as np
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.multiclass import OneVsRestClassifier
@@ -26,6 +25,7 @@ from sklearn.svm import LinearSVC
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.hardware import detect
 from newsdesk.models.inputs import article_texts
+from newsdesk.models.multilabel import multi_hot, names_of
 from newsdesk.training.evaluation import evaluate_classifier
 from newsdesk.training.metrics import MULTI_LABEL_METRICS, multilabel_metrics
 
@@ -33,11 +33,10 @@ from newsdesk.training.metrics import MULTI_LABEL_METRICS, multilabel_metrics
 def svm_baseline(train, dev, labels: list[str], c: float = 1.0) -> dict:
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
     x = vectorizer.fit_transform(article_texts(train["title"], train["text"]))
-    y = np.array([[lab in set(t) for lab in labels] for t in train["topics"]], dtype=int)
+    y = multi_hot(list(train["topics"]), labels).int().numpy()
     svm = OneVsRestClassifier(LinearSVC(C=c), n_jobs=-1).fit(x, y)
     guess = svm.predict(vectorizer.transform(article_texts(dev["title"], dev["text"])))
-    return multilabel_metrics(list(dev["topics"]), [[lab for lab, o in zip(labels, row) if o]
-                                                    for row in guess], labels)
+    return multilabel_metrics(list(dev["topics"]), names_of(guess, labels), labels)
 
 
 def row(name: str, m: dict) -> str:

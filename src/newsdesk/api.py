@@ -82,7 +82,12 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
             into the folder's `newsdesk.json` (training does this on dev; this is for folders
             trained before, or to refit on other held-out data).
     """
-    from newsdesk.training.evaluation import evaluate_classifier, evaluate_summariser, save_metrics
+    from newsdesk.training.evaluation import (
+        evaluate_classifier,
+        evaluate_summariser,
+        record_fitted,
+        save_metrics,
+    )
 
     model_dir = local_folder(model_dir)
     check_model_folder(model_dir)
@@ -109,12 +114,8 @@ def evaluate(model_dir: str | Path, data: str | Path, split: str = "dev",
             raise DataError(f"{data}: some records have no {column!r}; evaluation needs labels")
         metrics = evaluate_classifier(model_dir, ds.rename_column(column, "y"),
                                       fit_temperature=fit_temperature)
-        if fit_temperature and settings.multi_label:
-            settings.thresholds = metrics["thresholds"]["per_label"]
-            settings.threshold = metrics["thresholds"]["global"]
-            write_settings(model_dir, settings)
-        elif fit_temperature:
-            settings.temperature = metrics["calibration"]["temperature"]
+        if fit_temperature:
+            record_fitted(settings, metrics)
             write_settings(model_dir, settings)
     metrics["_written"] = str(save_metrics(out, metrics, name, task))
     return metrics

@@ -257,10 +257,10 @@ def table(
     label_col = label_column(record_type)
     records = []
     for where, row in read_table(path, report):
+        page = None
         if row.get(mapping["text"]) is None and row.get("html") is not None:
             page = extract_article(row["html"], row.get("url"), f"{where}: ")
             report.extracted_pages += 1
-            report.count_furniture(str(row.get(mapping["id"]) or where), page["cleaning"])
             row = {**row, mapping["text"]: page["text"]}
             if "title" in mapping and not row.get(mapping["title"]):
                 row[mapping["title"]] = page["title"]
@@ -296,7 +296,9 @@ def table(
                     raise DataError(f"{where}: unknown label {label!r} in column "
                                     f"{mapping[col]!r}; expected one of {labels}")
         values["id"] = values["id"] or where.rsplit(" ", 1)[-1]
-        if clean:
+        if page is not None:  # extract_article has run the furniture rules already
+            report.count_furniture(values["id"], page["cleaning"])
+        elif clean:
             values["text"] = _without_furniture(values["text"], values.get("title"), values["id"],
                                                 where, report)
         records.append(RECORD_TYPES[record_type](**values))

@@ -143,24 +143,24 @@ def clean_page_text(text: str, title: str | None = None) -> tuple[str, dict[str,
         rules that fired.
     """
     counts: Counter[str] = Counter()
-    lines = [line.strip() for line in text.split("\n")]
     kept: list[str] = []
     seen: set[str] = set()
-    wanted_title = " ".join(title.split()).casefold() if title else None
-    for line in lines:
+    last = None  # the key of the last kept line
+    wanted_title = _key(title) if title else None
+    for line in text.split("\n"):
+        line = line.strip()
         if not line:
             continue
         cut = CREDIT_SUFFIX.sub("", line)
         if cut != line and cut:
             counts["credit_suffix"] += 1
             line = cut
-        key = " ".join(line.split()).casefold()
+        key = _key(line)
         if not kept and not seen and wanted_title and key == wanted_title:
             counts["title_repeat"] += 1
             seen.add(key)
             continue
-        if key in seen and (len(key.split()) >= REPEAT_WORDS or
-                            (kept and key == " ".join(kept[-1].split()).casefold())):
+        if key in seen and (len(key.split()) >= REPEAT_WORDS or key == last):
             counts["repeated_line"] += 1
             continue
         seen.add(key)
@@ -169,6 +169,7 @@ def clean_page_text(text: str, title: str | None = None) -> tuple[str, dict[str,
             counts[rule] += 1
             continue
         kept.append(line)
+        last = key
     kept, dropped = _cut_related_list(kept)
     if dropped:
         counts["related_list"] += dropped
@@ -205,13 +206,18 @@ def _start_at_title(lines: list[str], title: str | None) -> tuple[list[str], int
     lines before it (teasers, a sidebar) go, when they are shorter than what follows."""
     if not title:
         return lines, 0
-    keys = [" ".join(line.split()).casefold() for line in lines]
+    keys = [_key(line) for line in lines]
     if title not in keys[1:]:
         return lines, 0
     at = keys.index(title, 1)
     before = sum(len(line.split()) for line in lines[:at])
     after = sum(len(line.split()) for line in lines[at + 1:])
     return (lines[at + 1:], at + 1) if before < after else (lines, 0)
+
+
+def _key(line: str) -> str:
+    """A line as the rules compare it: spaces collapsed, case folded."""
+    return " ".join(line.split()).casefold()
 
 
 def _headline_like(line: str) -> bool:

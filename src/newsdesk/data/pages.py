@@ -49,7 +49,7 @@ def extract_article(html: str | bytes, url: str | None = None,
 
     if not isinstance(html, (str, bytes)):
         raise DataError(f"{where}'html' should be text, found {type(html).__name__}")
-    if not (html.strip() if isinstance(html, str) else html.strip()):
+    if not html.strip():
         raise DataError(f"{where}empty 'html'")
     try:
         document = trafilatura.bare_extraction(html, url=url, with_metadata=True, **EXTRACTION)

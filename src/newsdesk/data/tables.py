@@ -65,10 +65,13 @@ def page_rows(path: Path) -> Iterator[tuple[int, str, dict | str]]:
             yield number, str(page), f"cannot read file ({e.strerror or e})"
 
 
-def missing_columns(found, wanted: list[str] | None) -> list[str]:
-    """The `wanted` columns (or "a|b" alternatives, named "a or b") that `found` lacks."""
-    return [w.replace("|", " or ") for w in wanted or []
-            if not any(c in found for c in w.split("|"))]
+def require_columns(path: Path, found: list[str], wanted: list[str] | None) -> None:
+    """One DataError naming the `wanted` columns (or "a|b" alternatives, named "a or b") that
+    the columns `found` in `path` lack."""
+    missing = [w.replace("|", " or ") for w in wanted or []
+               if not any(c in found for c in w.split("|"))]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}; found {found}")
 
 
 def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterator[tuple[str, dict]]:
@@ -76,12 +79,6 @@ def read_table(path: str | Path, report: CleaningReport | None = None) -> Iterat
     raises a DataError naming it. Text that is not UTF-8 is decoded with `decode`'s fallbacks
     (recorded in `report`), as data preparation does for whole files."""
     path = Path(path)
-    if table_format(path) == "pages":
-        for _, where, row in page_rows(path):
-            if isinstance(row, str):
-                raise DataError(f"{where}: {row}")
-            yield where, row
-        return
     if table_format(path) == "csv":  # a CSV's encoding is a property of the whole file
         _must_exist(path)
         for line, row in csv_rows(path, read_text(path, report)):
@@ -149,9 +146,7 @@ def check_columns(path: str | Path, wanted: list[str]) -> None:
             found = pq.ParquetFile(path).schema_arrow.names
         except Exception as e:  # pyarrow raises several types for a corrupt file
             raise DataError(f"{path}: cannot read as Parquet ({e})") from e
-    missing = missing_columns(found, wanted)
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {found}")
+    require_columns(path, found, wanted)
 
 
 def _must_exist(path: Path) -> None:
@@ -171,9 +166,7 @@ def csv_rows(path: Path, text, strict: bool = True, wanted: list[str] | None = N
     header = reader.fieldnames or []
     if not header:
         raise DataError(f"{path}: empty CSV (no header row)")
-    missing = missing_columns(header, wanted)
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {header}")
+    require_columns(path, header, wanted)
     for row in reader:
         if None in row or None in row.values():
             problem = f"wrong number of fields (header has {len(header)})"
@@ -205,9 +198,7 @@ def _parquet_rows(path: Path, wanted: list[str] | None = None) -> Iterator[tuple
     except Exception as e:  # pyarrow raises several types for a corrupt file
         raise DataError(f"{path}: cannot read as Parquet ({e})") from e
     names = pf.schema_arrow.names
-    missing = missing_columns(names, wanted)
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {names}")
+    require_columns(path, names, wanted)
     number = 0
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():

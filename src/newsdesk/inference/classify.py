@@ -120,7 +120,7 @@ class ClassifierPredictor(Predictor):
         probs = scale(probs, self.settings.temperature)
         out = []
         for p in probs:
-            scores = {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}
+            scores = self.scores(p)
             prediction = {"label": self.labels[int(p.argmax())], "scores": scores}
             out.append({**prediction, **(abstention(scores, self.abstain_below) or {})})
         return out
@@ -131,9 +131,12 @@ class ClassifierPredictor(Predictor):
         out = []
         for p, row in zip(probs, on):
             chosen = sorted((j for j in range(len(self.labels)) if row[j]), key=lambda j: -p[j])
-            out.append({"labels": [self.labels[j] for j in chosen],
-                        "scores": {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}})
+            out.append({"labels": [self.labels[j] for j in chosen], "scores": self.scores(p)})
         return out
+
+    def scores(self, p: torch.Tensor) -> dict[str, float]:
+        """{label: probability}, rounded to 6 places, for one article's probabilities."""
+        return {lab: round(float(p[i]), 6) for i, lab in enumerate(self.labels)}
 
     def topic_features(self, encoded: list[Encoded]) -> tuple[list[dict], list[int]]:
         """Chunks (or one truncated input) per article, and the article each belongs to."""

@@ -31,6 +31,13 @@ def multi_hot(label_lists: list[list[str] | None], labels: list[str]) -> torch.T
     return out
 
 
+def names_of(on, labels: list[str]) -> list[list[str]]:
+    """The label lists of a (records x labels) 0/1 matrix (tensor, array or lists): the
+    inverse of `multi_hot`."""
+    rows = on.tolist() if hasattr(on, "tolist") else on
+    return [[lab for lab, o in zip(labels, row) if o] for row in rows]
+
+
 def decide(probs: torch.Tensor, thresholds: torch.Tensor, no_label: str = "best") -> torch.Tensor:
     """0/1 decisions: a label is on where its probability reaches its threshold; a row with none
     on gets its best label when `no_label` is "best"."""

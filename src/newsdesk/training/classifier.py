@@ -29,9 +29,9 @@ from newsdesk.models.folder import ClassifierSettings, write_settings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
-from newsdesk.models.multilabel import multi_hot
+from newsdesk.models.multilabel import multi_hot, names_of
 from newsdesk.training.config import ClassifierConfig
-from newsdesk.training.evaluation import evaluate_classifier
+from newsdesk.training.evaluation import evaluate_classifier, record_fitted
 from newsdesk.training.finish import finish_run, training_arguments
 from newsdesk.training.metrics import classification_metrics, multilabel_metrics
 from newsdesk.training.splits import load_classifier_splits
@@ -176,9 +176,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         logits, gold = pred
         if config.multi_label:  # per-epoch check at threshold 0.5; dev tunes them at the end
             on = torch.from_numpy(logits).sigmoid() >= 0.5
-            m = multilabel_metrics([[lab for lab, g in zip(labels, row) if g] for row in gold],
-                                   [[lab for lab, o in zip(labels, row) if o] for row in on],
-                                   labels)
+            m = multilabel_metrics(names_of(gold, labels), names_of(on, labels), labels)
             return {k: v for k, v in m.items() if isinstance(v, float)}
         guess = logits.argmax(-1)
         m = classification_metrics([labels[i] for i in gold], [labels[i] for i in guess], labels,
@@ -222,11 +220,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     def evaluate(out: Path) -> dict:  # dev metrics, and the confidence temperature fitted on dev
         metrics = evaluate_classifier(out, dev, labels, str(trainer.args.device),
                                       fit_temperature=True)
-        if config.multi_label:
-            settings.thresholds = metrics["thresholds"]["per_label"]
-            settings.threshold = metrics["thresholds"]["global"]
-        else:
-            settings.temperature = metrics["calibration"]["temperature"]
+        record_fitted(settings, metrics)
         write_settings(out, settings)
         return metrics
 

@@ -20,7 +20,13 @@ from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.summarize import SummaryPredictor
 from newsdesk.models.confidence import calibration_report, expected_calibration_error, scale
-from newsdesk.models.multilabel import decide, multi_hot, threshold_vector, tune_thresholds
+from newsdesk.models.multilabel import (
+    decide,
+    multi_hot,
+    names_of,
+    threshold_vector,
+    tune_thresholds,
+)
 from newsdesk.models.selection import word_count
 from newsdesk.models.tasks import Task
 from newsdesk.training.metrics import (
@@ -84,6 +90,16 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
     return metrics
 
 
+def record_fitted(settings, metrics: dict) -> None:
+    """Put what `evaluate_classifier(..., fit_temperature=True)` fitted into a classifier
+    folder's settings: the per-label thresholds (multi-label) or the confidence temperature."""
+    if settings.multi_label:
+        settings.thresholds = metrics["thresholds"]["per_label"]
+        settings.threshold = metrics["thresholds"]["global"]
+    else:
+        settings.temperature = metrics["calibration"]["temperature"]
+
+
 def evaluate_multilabel(predictor, gold: list[list[str]], parts: dict[str, torch.Tensor],
                         fit_thresholds: bool = False) -> dict:
     """Multi-label metrics of the blend (and of each part alone) with the folder's thresholds,
@@ -97,17 +113,14 @@ def evaluate_multilabel(predictor, gold: list[list[str]], parts: dict[str, torch
     else:
         per_label, fallback = s.thresholds, s.threshold
 
-    def named(on: torch.Tensor) -> list[list[str]]:
-        return [[lab for lab, o in zip(labels, row) if o] for row in on.tolist()]
-
     on = decide(parts["blend"], threshold_vector(labels, per_label, fallback), s.no_label)
-    metrics = multilabel_metrics(gold, named(on), labels)
-    at_half = multilabel_metrics(gold, named(decide(parts["blend"], torch.full(
-        (len(labels),), 0.5), s.no_label)), labels)
+    metrics = multilabel_metrics(gold, names_of(on, labels), labels)
+    at_half = multilabel_metrics(gold, names_of(decide(parts["blend"], torch.full(
+        (len(labels),), 0.5), s.no_label), labels), labels)
     metrics["at_threshold_0.5"] = {k: at_half[k] for k in MULTI_LABEL_METRICS}
     for name, probs in parts.items():
-        crossed = multilabel_metrics(gold, named(crossfit_decisions(probs, y, labels, s.no_label)),
-                                     labels)
+        crossed = multilabel_metrics(
+            gold, names_of(crossfit_decisions(probs, y, labels, s.no_label), labels), labels)
         key = "crossfit" if name == "blend" else f"{name}_only"
         metrics[key] = {k: crossed[k] for k in MULTI_LABEL_METRICS}
     metrics["thresholds"] = {"per_label": per_label, "global": fallback,
