@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import random
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,25 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
                                          ["agree", "disagree", "discuss", "unrelated"], seed=1),
         "summary": make_summary_folder(root / "summary", seed=2),
     }
+
+
+@contextmanager
+def run_fails(analyzer, on_call: int, error: BaseException, torn: tuple[Path, bytes] | None = None):
+    """`analyzer.run` raises `error` on its `on_call`-th call (first appending `torn` = (file,
+    bytes) to that file, as a job killed half-way through writing would), and is restored after."""
+    real, calls = analyzer.run, [0]
+
+    def run(prepared, targets=None):
+        calls[0] += 1
+        if calls[0] == on_call:
+            if torn:
+                with open(torn[0], "ab") as f:
+                    f.write(torn[1])
+            raise error
+        return real(prepared, targets)
+
+    analyzer.run = run
+    try:
+        yield
+    finally:
+        analyzer.run = real

@@ -19,7 +19,7 @@ from newsdesk.inference import ClassifierPredictor, InferenceOptions, NewsAnalyz
 from newsdesk.inference.batching import token_budget_batches
 from newsdesk.inference.job import run_job
 
-from conftest import make_article
+from conftest import make_article, run_fails
 
 CLAIM = "Bank profit grew in the market"
 
@@ -165,21 +165,9 @@ def test_job_resumes_after_crash_exactly(tmp_path, tiny_models):
     run_job(analyzer, src, full, targets=[CLAIM], window=7, progress_bar=False)
 
     out = tmp_path / "out.jsonl"
-    calls = {"n": 0}
-    real = analyzer.run
-
-    def flaky(prepared, targets=None):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            with open(out, "ab") as f:  # as if killed half-way through writing a window
-                f.write(b'{"position": 99, "partial')
-            raise Crash("killed")
-        return real(prepared, targets)
-
-    analyzer.run = flaky
-    with pytest.raises(Crash):
+    torn = (out, b'{"position": 99, "partial')  # as if killed half-way through writing a window
+    with run_fails(analyzer, 3, Crash("killed"), torn), pytest.raises(Crash):
         run_job(analyzer, src, out, targets=[CLAIM], window=7, progress_bar=False)
-    analyzer.run = real
     result = run_job(analyzer, src, out, targets=[CLAIM], window=7, progress_bar=False)
     assert result["resumed_from"] > 0
     assert out.read_bytes() == full.read_bytes()

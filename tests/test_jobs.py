@@ -17,7 +17,7 @@ from newsdesk.inference import NewsAnalyzer
 from newsdesk.inference.job import run_job
 from newsdesk.inference.jobfiles import OutputLock
 
-from conftest import make_article
+from conftest import make_article, run_fails
 
 CLAIM = "Profit rose at the bank"
 
@@ -67,19 +67,8 @@ def test_resume_refuses_other_models_precision_or_input(tmp_path, tiny_models, a
     src = tmp_path / "in.jsonl"
     write_articles(src, 12)
     out = tmp_path / "out.jsonl"
-    calls = {"n": 0}
-    real = analyzer.run
-
-    def killed(prepared, targets=None):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(prepared, targets)
-
-    analyzer.run = killed
-    with pytest.raises(KeyboardInterrupt):
+    with run_fails(analyzer, 2, KeyboardInterrupt()), pytest.raises(KeyboardInterrupt):
         run_job(analyzer, src, out, window=4, progress_bar=False)
-    analyzer.run = real
     partial = out.read_bytes()
     retrained = tmp_path / "retrained"
     shutil.copytree(tiny_models["topic"], retrained)
@@ -108,17 +97,9 @@ def test_resume_from_a_kill_in_the_first_window(tmp_path, analyzer):
     whole = tmp_path / "whole.jsonl"
     run_job(analyzer, src, whole, window=4, progress_bar=False)
     out = tmp_path / "out.jsonl"
-    real = analyzer.run
-
-    def killed(prepared, targets=None):
-        with open(out, "ab") as f:
-            f.write(b'{"position": 1, "half a rec')  # killed while writing the first window
-        raise KeyboardInterrupt
-
-    analyzer.run = killed
-    with pytest.raises(KeyboardInterrupt):
+    torn = (out, b'{"position": 1, "half a rec')  # killed while writing the first window
+    with run_fails(analyzer, 1, KeyboardInterrupt(), torn), pytest.raises(KeyboardInterrupt):
         run_job(analyzer, src, out, window=4, progress_bar=False)
-    analyzer.run = real
     result = run_job(analyzer, src, out, window=4, progress_bar=False)
     assert result["resumed_from"] == 0
     assert out.read_bytes() == whole.read_bytes()
