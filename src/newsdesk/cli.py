@@ -27,7 +27,7 @@ def cmd_prepare(args) -> int:
         args.source, args.src, args.out, dev=args.dev, test=args.test, seed=args.seed,
         columns=_parse_mapping(args.columns), record_type=args.record_type,
         labels=args.labels.split(",") if args.labels else None, unlabelled=args.unlabelled,
-        clean=not args.keep_furniture,
+        clean=not args.keep_furniture, split_by=args.split_by,
     )
     for name, c in manifest["splits"].items():
         print(f"{name:>5}: {c['total']:>6}  {json.dumps(c['labels'])}")
@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="table only: the records have no labels (otherwise that is an error)")
     p.add_argument("--keep-furniture", action="store_true", help="do not remove page furniture "
                    "(share prompts, credits, bylines, related-story lists) from texts")
+    p.add_argument("--split-by", choices=["story", "body"], default="story",
+                   help="stance pairs: 'story' (default) keeps every claim and every body on one "
+                   "side, setting apart the unrelated pairs that would join two sides; 'body' "
+                   "keeps only bodies apart")
     p.set_defaults(func=cmd_prepare)
 
     from newsdesk import cli_models

@@ -18,7 +18,7 @@ import datasets
 from newsdesk.data import builders
 from newsdesk.data.clean import CleaningReport, sha256_file
 from newsdesk.data.records import LIST_COLUMNS, DataError, features_of, label_column
-from newsdesk.data.splits import split_indices
+from newsdesk.data.splits import split_indices, story_split
 
 log = logging.getLogger("newsdesk")
 
@@ -38,6 +38,7 @@ def prepare(
     labels: list[str] | None = None,
     unlabelled: bool = False,
     clean: bool = True,
+    split_by: str = "story",
 ) -> dict:
     """Build a corpus from `src`, split it and write the prepared folder `out`.
 
@@ -51,6 +52,9 @@ def prepare(
         unlabelled: accept a table with no label at all (otherwise a missing label column is an
             error, not a folder of null labels).
         clean: remove page furniture from texts (counted in the manifest's "cleaning").
+        split_by: stance pairs only: "story" keeps every claim and every body on one side (pairs
+            that would join two sides are written to `apart.jsonl`, see `story_split`); "body"
+            only keeps bodies apart, so a claim can be seen in training and again in dev.
 
     Returns:
         The manifest written to `out/manifest.json`.
@@ -81,10 +85,15 @@ def prepare(
                         f"record); map yours with --columns {label_col}=..., or pass "
                         "--unlabelled to prepare unlabelled data")
     group_col = "group" if record_type == "stance" else None
+    if split_by not in ("story", "body"):
+        raise DataError(f"split_by must be 'story' or 'body', got {split_by!r}")
     fractions = {"dev": dev, **({"test": test} if test else {})}
     try:
         strata = rarest_labels(ds[label_col]) if multi else ds[label_col]
-        splits = split_indices(strata, ds[group_col] if group_col else None, fractions, seed)
+        if group_col and split_by == "story":
+            splits = story_split(ds["target"], ds[group_col], strata, fractions, seed)
+        else:
+            splits = split_indices(strata, ds[group_col] if group_col else None, fractions, seed)
     except ValueError as e:  # scikit-learn's refusals (a label too rare to stratify, ...)
         if isinstance(e, DataError):
             raise
@@ -105,7 +114,7 @@ def prepare(
     trained = set(counts["train"]["labels"])
     for name, c in counts.items():
         absent = sorted(str(k) for k in set(c["labels"]) - trained if k is not None)
-        if name != "train" and absent:
+        if name not in ("train", "apart") and absent:
             log.warning("%s: label(s) %s are in the %s split but not in train; a model trained "
                         "on this folder cannot predict them", out, absent, name)
     manifest = {
@@ -115,6 +124,7 @@ def prepare(
         "label_column": label_col,
         "multi_label": multi,
         "group_column": group_col,
+        "split_by": split_by if group_col else None,
         "seed": seed,
         "fractions": fractions,
         "records": len(ds),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
@@ -54,3 +56,54 @@ def _take(idx: np.ndarray, y: np.ndarray, groups: np.ndarray | None, share: floa
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     _, fold = next(folds.split(idx, y[idx], groups[idx]))
     return idx[fold]
+
+
+def story_split(
+    targets: list[str],
+    groups: list[str],
+    labels: list[str | None],
+    fractions: dict[str, float],
+    seed: int = 13,
+    unrelated: str = "unrelated",
+) -> dict[str, list[int]]:
+    """Split stance pairs so that no claim and no body is on two sides, as in a test of new stories.
+
+    Headlines and bodies joined by a pair that relates them (any label but `unrelated`) form one
+    story; stories are split like groups. An unrelated pair can still join a claim of one side
+    to a body of the other: such pairs are set apart (split "apart", kept and counted, never
+    trained or scored on) instead of leaking the claim. A claim's side is the side of its story,
+    or, for a claim that no pair relates to a body, the side most of its pairs fell on.
+
+    Returns:
+        split name -> sorted row indices, with "apart" for the pairs set apart.
+    """
+    if any(g is None for g in groups):
+        raise ValueError(f"{sum(g is None for g in groups)} pair(s) have no body group")
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x):
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for target, group, label in zip(targets, groups, labels):
+        a, b = find(("claim", target)), find(("body", str(group)))
+        if label != unrelated and a != b:
+            parent[a] = b
+    stories = [str(find(("body", str(g)))) for g in groups]
+    splits = split_indices(labels, stories, fractions, seed)
+    side = {i: name for name, idx in splits.items() for i in idx}
+    votes: dict[str, Counter] = {}
+    home: dict[str, str] = {}
+    for i, (target, label) in enumerate(zip(targets, labels)):
+        if label != unrelated:
+            home[target] = side[i]
+        votes.setdefault(target, Counter())[side[i]] += 1
+    for target, count in votes.items():
+        home.setdefault(target, count.most_common(1)[0][0])
+    apart = {i for i, target in enumerate(targets) if side[i] != home[target]}
+    result = {name: [i for i in idx if i not in apart] for name, idx in splits.items()}
+    return {**result, "apart": sorted(apart)}
