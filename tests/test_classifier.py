@@ -305,7 +305,8 @@ def test_shipped_configs_parse_and_overrides_apply():
     ({"truncation": "chunks", "task": "stance"}, "truncation 'chunks' is for topic models"),
     ({"eval_chunks": "maybe"}, "--eval-chunks: cannot parse 'maybe' as bool"),
     ({"downsample": "{x: 2}"}, r"downsample\['x'\] must be in \(0, 1\]"),
-    ({"lexical": "tfidf", "task": "stance"}, "lexical 'tfidf' is for topic models only"),
+    ({"lexical": "tfidf", "task": "stance"}, "fitted on a validation slice"),
+    ({"validation": 0.6}, "validation must be in"),
     ({"lexical": "bm25"}, "lexical must be one of"),
     ({"lexical_weight": "1"}, r"lexical_weight must be in \(0, 1\)"),
 ])

@@ -24,6 +24,7 @@ from newsdesk.models.inputs import Template, article_chunks, article_texts, enco
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, local_folder
 from newsdesk.models.multilabel import decide, threshold_vector
+from newsdesk.models.relatedness import PairModel
 
 
 class ClassifierPredictor(Predictor):
@@ -33,7 +34,8 @@ class ClassifierPredictor(Predictor):
     settings: ClassifierSettings
 
     def __init__(self, model, tokenizer, settings: ClassifierSettings,
-                 options: InferenceOptions | None = None, lexical: LexicalModel | None = None,
+                 options: InferenceOptions | None = None,
+                 lexical: LexicalModel | PairModel | None = None,
                  folder: str | Path | None = None):
         super().__init__(model, tokenizer, settings, options, folder)
         self.template = Template.of(tokenizer)
@@ -54,7 +56,10 @@ class ClassifierPredictor(Predictor):
         folder = local_folder(folder)
         settings = cls.read_folder(folder)
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
-        lexical = LexicalModel.load(folder, settings.labels) if settings.lexical != "none" else None
+        lexical = None
+        if settings.lexical != "none":
+            load = PairModel.load if settings.task_info.pair else LexicalModel.load
+            lexical = load(folder, settings.labels)
         return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, lexical, folder)
 
     def predict(self, texts: str | list[str], targets: str | list[str] | None = None,
@@ -82,7 +87,7 @@ class ClassifierPredictor(Predictor):
         if len(targets) != len(texts):
             raise NewsdeskError(f"{len(targets)} targets for {len(texts)} texts")
         self.settle(items, encoded, targets[:1])
-        out = self.decode(self.run(*self.stance_features(encoded, targets), len(texts)))
+        out = self.decode(self.stance_probs(encoded, texts, targets)["blend"])
         return out[0] if single else out
 
     def _predict(self, items: list[dict], encoded: list[Encoded],
@@ -96,9 +101,8 @@ class ClassifierPredictor(Predictor):
         n = len(items)
         target_ids = dict(zip(targets, encode_texts(self.tokenizer, targets)))
         pairs = [(i, t) for t in targets for i in range(n)]
-        feats, _ = self.stance_features([encoded[i] for i, _ in pairs], [t for _, t in pairs],
-                                        target_ids)
-        probs = self.run(feats, list(range(len(pairs))), len(pairs))
+        probs = self.stance_probs([encoded[i] for i, _ in pairs], [items[i]["text"] for i, _ in pairs],
+                                  [t for _, t in pairs], target_ids)["blend"]
         out: list[dict] = [{} for _ in range(n)]
         for (i, t), p in zip(pairs, self.decode(probs)):
             out[i][t] = p
@@ -202,6 +206,16 @@ class ClassifierPredictor(Predictor):
         self.stats["more_than_one_chunk"] = self.stats.get("more_than_one_chunk", 0) + int(
             (counts > 1).sum())
         return sums / counts.clamp(min=1)
+
+    def stance_probs(self, encoded: list[Encoded], texts: list[str], targets: list[str],
+                     target_ids: dict[str, list[int]] | None = None) -> dict[str, torch.Tensor]:
+        """Stance probabilities per pair: "model" (the transformer's) and "blend" (what is
+        predicted: combined with the word-overlap features when the folder has them)."""
+        model = self.run(*self.stance_features(encoded, targets, target_ids), len(encoded))
+        if self.lexical is None:
+            return {"model": model, "blend": model}
+        blend = self.lexical.predict_proba(targets, texts, model.numpy())
+        return {"model": model, "blend": torch.from_numpy(blend).float()}
 
     def stance_features(self, encoded: list[Encoded], targets: list[str],
                         target_ids: dict[str, list[int]] | None = None

@@ -87,13 +87,17 @@ class ClassifierSettings(FolderSettings):
     below this (1.0: every chunk). 0.9 kept every label of whole-article reading on the BBC dev
     split for the preset and quickstart models (benchmarks/bench_cascade.py, RESULTS.md)."""
     lexical: str = "none"
-    """"tfidf" when a TF-IDF model is saved beside the weights and blended in."""
+    """"tfidf" when a word model is saved beside the weights: topic, a TF-IDF model blended in
+    (`lexical.json`); stance, word-overlap features combined with the transformer (`pairs.json`)."""
     lexical_weight: float = 0.5
-    """Share of the TF-IDF model in the blend."""
+    """Topic: share of the TF-IDF model in the blend."""
+    fitted_on: str = "dev"
+    """Where the blend weight, temperature and thresholds were fitted after training:
+    "validation" (a slice of the training split held out from training) or "dev"."""
     evidence: str = "overlap"
     """Stance: "overlap" (body sentences sharing most words with the claim) or "head"."""
     temperature: float = 1.0
-    """Confidence temperature fitted on the dev split after training (`models.confidence`):
+    """Confidence temperature fitted after training (see `fitted_on`) (`models.confidence`):
     scores are `p ** (1 / temperature)`, renormalised. Labels never change."""
     abstain_below: float = 0.0
     """Return no label (`null`, with the top candidates) when the calibrated top score is below

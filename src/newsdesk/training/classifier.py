@@ -30,11 +30,13 @@ from newsdesk.models.inputs import Template, article_chunks, article_texts, trai
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.models.multilabel import multi_hot, names_of
+from newsdesk.models.relatedness import PairModel
 from newsdesk.training.config import ClassifierConfig
 from newsdesk.training.evaluation import evaluate_classifier, record_fitted
 from newsdesk.training.finish import finish_run, training_arguments
+from newsdesk.training.fitting import fit_on_validation
 from newsdesk.training.metrics import classification_metrics, multilabel_metrics
-from newsdesk.training.splits import load_classifier_splits
+from newsdesk.training.splits import carve_validation, load_classifier_splits
 
 log = logging.getLogger("newsdesk")
 
@@ -151,11 +153,17 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     set_seed(config.seed)
     task = config.task_info
     train, dev, labels = load_classifier_splits(config.data, task.name, config.multi_label)
+    validation = None
+    if config.validation:
+        train, validation = carve_validation(train, config.validation, config.seed, task.pair,
+                                             config.multi_label)
     train = resample(train, config.downsample, config.max_train_examples, config.seed)
-    dev_epoch = resample(dev, {}, config.max_eval_examples, config.seed)  # for per-epoch checks
+    # per-epoch checks (and the best epoch) on the validation slice when there is one
+    dev_epoch = resample(dev if validation is None else validation, {}, config.max_eval_examples,
+                         config.seed)
     dev = resample(dev, {}, config.final_eval_examples, config.seed)
-    log.info("train %d, dev %d (per-epoch %d) examples; labels %s", len(train), len(dev),
-             len(dev_epoch), labels)
+    log.info("train %d, validation %d, dev %d (per-epoch %d) examples; labels %s", len(train),
+             len(validation or []), len(dev), len(dev_epoch), labels)
     label2id = {lab: i for i, lab in enumerate(labels)}
 
     base = resolve_model(config.model)
@@ -200,8 +208,10 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     if resume and checkpoint is None:
         log.warning("--resume: no checkpoint in %s; starting from the beginning", args.output_dir)
     trainer.train(resume_from_checkpoint=checkpoint)
-    lexical = None
-    if config.lexical == "tfidf" and trainer.is_world_process_zero():
+    lexical = vectorizer = None
+    if config.lexical == "tfidf" and task.pair and trainer.is_world_process_zero():
+        vectorizer = PairModel.fit_vectorizer(sorted(set(train["target"]) | set(train["text"])))
+    elif config.lexical == "tfidf" and trainer.is_world_process_zero():
         log.info("fitting the TF-IDF model blended with the transformer")
         fit = LexicalModel.fit_multilabel if config.multi_label else LexicalModel.fit
         lexical = fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
@@ -216,13 +226,18 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     settings = ClassifierSettings.from_config(
         config, labels=labels, base_model=config.model, train_examples=len(train),
         data_manifest=read_manifest(config.data)["splits"],
-        data_source=read_manifest(config.data)["source"])
-    def evaluate(out: Path) -> dict:  # dev metrics, and the confidence temperature fitted on dev
-        metrics = evaluate_classifier(out, dev, labels, str(trainer.args.device),
-                                      fit_temperature=True)
-        record_fitted(settings, metrics)
-        write_settings(out, settings)
-        return metrics
+        data_source=read_manifest(config.data)["source"],
+        lexical="none" if task.pair else config.lexical)  # stance: set once pairs.json is saved
+    device = str(trainer.args.device)
+
+    def evaluate(out: Path) -> dict:  # fit on validation (else on dev), then the dev metrics
+        if validation is None:
+            metrics = evaluate_classifier(out, dev, labels, device, fit_temperature=True)
+            record_fitted(settings, metrics)
+            write_settings(out, settings)
+            return metrics
+        fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device)
+        return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
 
     return finish_run(config.output_dir, settings, save, evaluate,
                       trainer.state.log_history, command, started,

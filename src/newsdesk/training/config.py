@@ -52,9 +52,17 @@ class ClassifierConfig:
     this (1.0 reads every chunk, as evaluation does)."""
     lexical: str = _C.lexical
     """Topic: "tfidf" also fits a TF-IDF logistic regression on the training articles and
-    averages its probabilities with the transformer's (see `models.lexical`); "none" does not."""
+    averages its probabilities with the transformer's (see `models.lexical`). Stance: "tfidf"
+    combines the transformer's probabilities with claim-body word-overlap features
+    (`models.relatedness`), fitted on the validation slice (needs `validation`). "none": neither."""
     lexical_weight: float = _C.lexical_weight
-    """Share of the lexical model in that average."""
+    """Topic: share of the lexical model in that average when there is no validation slice;
+    with one, the share is chosen there (0 to 1 in steps of 0.05) and recorded in the folder."""
+    validation: float = 0.0
+    """Share of the training split held out from training (by story for stance pairs, as
+    `data prepare` splits dev) to fit what is decided after training: the blend weight, the
+    stance word-overlap combination, the confidence temperature and multi-label thresholds. 0
+    fits them on dev, which then flatters the dev figures."""
     evidence: str = _C.evidence
     """Stance: "overlap" fills the budget with the body sentences sharing most words with the
     target; "head" keeps the start of the body."""
@@ -118,8 +126,11 @@ class ClassifierConfig:
         if self.truncation == "chunks" and (not whole or not self.eval_chunks):
             raise DataError("truncation 'chunks' is for topic models evaluated by chunks "
                             "(task: topic, eval_chunks: true)")
-        if self.lexical != "none" and not whole:
-            raise DataError(f"lexical {self.lexical!r} is for topic models only")
+        if self.lexical != "none" and not whole and not self.validation:
+            raise DataError("a stance model's word-overlap combination (lexical: tfidf) is "
+                            "fitted on a validation slice: set validation (e.g. 0.15)")
+        if not 0 <= self.validation < 0.5:
+            raise DataError(f"validation must be in [0, 0.5), got {self.validation}")
         if not 0 <= self.cascade <= 1:
             raise DataError(f"cascade must be in [0, 1], got {self.cascade}")
         if self.multi_label and self.task != "topic":

@@ -48,7 +48,8 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
     """Evaluate a saved classifier on a split whose label column is `y` (chunked for topic).
 
     For a topic model that blends a lexical model, the metrics are the blend's, with the
-    accuracy and macro-F1 of each part alone under "model_only" and "words_only".
+    accuracy and macro-F1 of each part alone under "model_only" and "words_only" (a stance model
+    that combines word-overlap features: the transformer's alone under "model_only").
 
     "calibration" reports the expected calibration error of the scores users get (the folder's
     temperature applied). With `fit_temperature` (after training, on dev) the temperature is
@@ -57,27 +58,16 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
     predictor = ClassifierPredictor.from_pretrained(folder, REFERENCE, device=device)
     task = predictor.task
     labels = labels or predictor.labels
-    flat = [lab for y in ds["y"] for lab in (y if isinstance(y, list) else [y])]
-    unseen = sorted(set(flat) - set(predictor.labels) - {None})
-    if unseen and not predictor.settings.multi_label:  # multi-label: counted as missed
-        raise DataError(f"evaluation data has label(s) {unseen} the model was not trained on "
-                        f"(model labels: {predictor.labels})")
-    gold = list(ds["y"])
+    gold, parts = classifier_parts(predictor, ds)
     fnc = "fnc_score" in task.metrics
-    texts = list(ds["text"])
-    titles = list(ds["title"]) if "title" in ds.column_names else [None] * len(texts)
-    encoded = predictor.encode([{"text": t, "title": h} for t, h in zip(texts, titles)])
-    if task.pair:
-        targets = list(ds["target"])
-        parts = {"blend": predictor.run(*predictor.stance_features(encoded, targets), len(texts))}
-    else:
-        parts = predictor.topic_probs(encoded, texts, titles)
     if predictor.settings.multi_label:
         return evaluate_multilabel(predictor, gold, parts, fit_thresholds=fit_temperature)
     guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
     metrics = classification_metrics(gold, guess["blend"], labels, fnc=fnc)
-    if "words" in parts:
+    if predictor.lexical is not None:
         for part in ("model", "words"):
+            if part not in parts:
+                continue
             m = classification_metrics(gold, guess[part], labels)
             metrics[f"{part}_only"] = {k: m[k] for k in ("accuracy", "macro_f1")}
     index = torch.tensor([predictor.labels.index(y) for y in gold])
@@ -88,6 +78,24 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
         metrics["calibration"] = {"temperature": temperature, "ece": round(
             expected_calibration_error(scale(parts["blend"], temperature), index), 4)}
     return metrics
+
+
+def classifier_parts(predictor: ClassifierPredictor, ds: datasets.Dataset
+                     ) -> tuple[list, dict[str, torch.Tensor]]:
+    """The gold labels of a split (column `y`) and the predictor's probabilities on it: "model"
+    (the transformer's), "words" (a topic folder's TF-IDF model) and "blend" (what it predicts),
+    checking that the split holds no label the model lacks."""
+    flat = [lab for y in ds["y"] for lab in (y if isinstance(y, list) else [y])]
+    unseen = sorted(set(flat) - set(predictor.labels) - {None})
+    if unseen and not predictor.settings.multi_label:  # multi-label: counted as missed
+        raise DataError(f"evaluation data has label(s) {unseen} the model was not trained on "
+                        f"(model labels: {predictor.labels})")
+    texts = list(ds["text"])
+    titles = list(ds["title"]) if "title" in ds.column_names else [None] * len(texts)
+    encoded = predictor.encode([{"text": t, "title": h} for t, h in zip(texts, titles)])
+    if predictor.task.pair:
+        return list(ds["y"]), predictor.stance_probs(encoded, texts, list(ds["target"]))
+    return list(ds["y"]), predictor.topic_probs(encoded, texts, titles)
 
 
 def record_fitted(settings, metrics: dict) -> None:

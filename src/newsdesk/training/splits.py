@@ -7,7 +7,8 @@ import statistics
 
 import datasets
 
-from newsdesk.data.prepare import load_prepared, read_manifest
+from newsdesk.data.prepare import load_prepared, rarest_labels, read_manifest
+from newsdesk.data.splits import split_indices, story_split
 from newsdesk.errors import DataError
 from newsdesk.models.selection import word_count
 from newsdesk.models.tasks import get_task
@@ -72,3 +73,28 @@ def median_ratio(ds: datasets.Dataset) -> float:
     """The median share of the article's words that the reference summary keeps."""
     return round(statistics.median(word_count(s) / max(1, word_count(t))
                                    for s, t in zip(ds["summary"], ds["text"])), 3)
+
+
+def carve_validation(train: datasets.Dataset, fraction: float, seed: int, pair: bool,
+                     multi_label: bool = False) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Hold a validation slice out of the training split, as `data prepare` holds out dev:
+    stance pairs by story (no claim or body on both sides; the unrelated pairs that would join
+    the two sides are left out of this run and counted in the log), articles stratified by label.
+
+    Returns:
+        (the training part, the validation slice), each with the label in column `y`.
+    """
+    labels = rarest_labels(train["y"]) if multi_label else list(train["y"])
+    if pair:
+        parts = story_split(train["target"], train["group"], labels, {"validation": fraction},
+                            seed)
+        if parts["apart"]:
+            log.info("validation slice: %d unrelated pairs join a validation claim to a "
+                     "training body (or the reverse) and are left out of this run",
+                     len(parts["apart"]))
+    else:
+        parts = split_indices(labels, None, {"validation": fraction}, seed)
+    if not parts["validation"] or not parts["train"]:
+        raise DataError(f"validation {fraction} of {len(train)} training examples leaves an "
+                        "empty part")
+    return train.select(parts["train"]), train.select(parts["validation"])

@@ -1,0 +1,111 @@
+"""What a classifier decides after training, fitted on a validation slice it never trained on.
+
+The transformer and its TF-IDF partner train on the training part; a slice of the training split
+held out from both (`ClassifierConfig.validation`) then fits the topic blend weight, the stance
+word-overlap combination (`models.relatedness`), the confidence temperature and multi-label
+thresholds. Dev stays untouched until the final evaluation, so its figures are honest.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from newsdesk.inference.classify import ClassifierPredictor
+from newsdesk.models.confidence import calibration_report
+from newsdesk.models.folder import ClassifierSettings, write_settings
+from newsdesk.models.lexical import choose_weight
+from newsdesk.models.multilabel import multi_hot, tune_thresholds
+from newsdesk.models.relatedness import PairModel
+from newsdesk.training.evaluation import REFERENCE, classifier_parts
+
+log = logging.getLogger("newsdesk")
+
+
+def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: ClassifierSettings,
+                      vectorizer=None, seed: int = 13, device: str = "auto") -> dict:
+    """Fit the folder's after-training choices on `ds` and record them in the folder.
+
+    Args:
+        folder: a saved classifier folder (its settings are rewritten).
+        ds: the validation slice, label in column `y`.
+        settings: the folder's settings, changed in place.
+        vectorizer: stance only: the word TF-IDF fitted on the training part; given, the
+            word-overlap combination is fitted and saved (`pairs.json`).
+        seed: for the combination's regression.
+
+    Returns:
+        What was fitted and the validation figures of each part, for `metrics.json`.
+    """
+    predictor = ClassifierPredictor.from_pretrained(folder, REFERENCE, device=device)
+    labels = predictor.labels
+    gold, parts = classifier_parts(predictor, ds)
+    report: dict = {"examples": len(gold)}
+    if settings.multi_label:
+        y = multi_hot(gold, labels)
+        blend = parts["model"]
+        if "words" in parts:
+            weight, _ = choose_weight(parts["model"].numpy(), parts["words"].numpy(), y.numpy(),
+                                      multi_label=True)
+            settings.lexical_weight = report["lexical_weight"] = weight
+            blend = (1 - weight) * parts["model"] + weight * parts["words"]
+        settings.thresholds, settings.threshold = tune_thresholds(blend, y, labels,
+                                                                  settings.no_label)
+    else:
+        index = np.array([labels.index(g) for g in gold])
+        figures = {"model_only": parts["model"].numpy()}
+        if "words" in parts:
+            figures["words_only"] = parts["words"].numpy()
+            weight, scores = choose_weight(figures["model_only"], figures["words_only"], index)
+            settings.lexical_weight = report["lexical_weight"] = weight
+            report["macro_f1_by_weight"] = {str(w): round(s, 4) for w, s in scores.items()}
+            figures["blend"] = (1 - weight) * figures["model_only"] + weight * figures["words_only"]
+        elif vectorizer is not None:
+            targets, texts = list(ds["target"]), list(ds["text"])
+            pairs = PairModel.fit(vectorizer, targets, texts, figures["model_only"], gold, labels,
+                                  seed)
+            pairs.save(folder)
+            settings.lexical = "tfidf"
+            figures["blend"] = pairs.predict_proba(targets, texts, figures["model_only"])
+            report["blend_crossfit"] = _crossfit_pairs(vectorizer, targets, texts,
+                                                       figures["model_only"], gold, labels, seed)
+            report["offsets"] = dict(zip(labels, np.round(pairs.offsets, 3).tolist()))
+        for name, p in figures.items():
+            guess = p.argmax(1)
+            report[name] = {"accuracy": round(float(accuracy_score(index, guess)), 4),
+                            "macro_f1": round(float(f1_score(index, guess, average="macro",
+                                                             labels=range(len(labels)))), 4)}
+        blend = torch.from_numpy(figures.get("blend", figures["model_only"])).float()
+        report["calibration"] = calibration_report(blend, torch.from_numpy(index))
+        settings.temperature = report["calibration"]["temperature"]
+    settings.fitted_on = "validation"
+    write_settings(folder, settings)
+    log.info("fitted on the validation slice (%d examples): %s", len(gold),
+             {k: v for k, v in report.items() if k != "macro_f1_by_weight"})
+    return report
+
+
+def _crossfit_pairs(vectorizer, targets, texts, model_probs, gold, labels, seed) -> dict:
+    """Macro-F1 of the word-overlap combination on each half of the slice (alternate claims)
+    when fitted on the other half: what the in-slice figure would be on new claims."""
+    claims = sorted(set(targets))
+    half = {c: i % 2 for i, c in enumerate(claims)}
+    side = np.array([half[t] for t in targets])
+    guess = np.zeros(len(gold), dtype=int)
+    for k in (0, 1):
+        fit, held = np.flatnonzero(side != k), np.flatnonzero(side == k)
+        fit_gold = [gold[i] for i in fit]
+        if set(fit_gold) != set(labels) or not len(held):
+            return {}
+        model = PairModel.fit(vectorizer, [targets[i] for i in fit], [texts[i] for i in fit],
+                              model_probs[fit], fit_gold, labels, seed)
+        guess[held] = model.predict_proba([targets[i] for i in held], [texts[i] for i in held],
+                                          model_probs[held]).argmax(1)
+    index = np.array([labels.index(g) for g in gold])
+    return {"macro_f1": round(float(f1_score(index, guess, average="macro",
+                                             labels=range(len(labels)))), 4)}
