@@ -1,0 +1,224 @@
+"""Honest held-out protocol: claim- and body-disjoint stance splits, the validation slice, the
+blend weight chosen on it, the stance word-overlap combination and the sanity-suite pairs."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from transformers import pipeline
+
+from newsdesk.data import DataError, load_prepared, prepare
+from newsdesk.data.splits import story_split
+from newsdesk.inference import ClassifierPredictor
+from newsdesk.models.folder import read_settings
+from newsdesk.models.lexical import choose_weight
+from newsdesk.models.relatedness import PairModel, choose_offsets
+from newsdesk.training.classifier import train_classifier
+from newsdesk.training.sanity import cross_section_pairs, sanity_rates
+from newsdesk.training.splits import carve_validation, load_classifier_splits
+from test_classifier import tiny_config
+
+from conftest import SHARED_DATA, TOPIC_WORDS, make_article
+
+LABELS = ["agree", "disagree", "discuss", "unrelated"]
+
+
+def sides_of(splits: dict, values: list[str]) -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = {}
+    for name, idx in splits.items():
+        if name != "apart":
+            for i in idx:
+                seen.setdefault(values[i], set()).add(name)
+    return seen
+
+
+def test_story_split_keeps_claims_and_bodies_on_one_side():
+    rng = random.Random(0)
+    targets, groups, labels = [], [], []
+    for story in range(40):  # each story: 3 claims related to 2 bodies
+        for c in range(3):
+            for b in range(2):
+                targets.append(f"claim {story}-{c}")
+                groups.append(f"body {story}-{b}")
+                labels.append(["agree", "discuss", "disagree"][(story + c) % 3])
+    for _ in range(400):  # unrelated pairs across stories
+        s, t = rng.sample(range(40), 2)
+        targets.append(f"claim {s}-{rng.randrange(3)}")
+        groups.append(f"body {t}-{rng.randrange(2)}")
+        labels.append("unrelated")
+    targets.append("claim seen only unrelated")  # no story of its own
+    groups.append("body 0-0")
+    labels.append("unrelated")
+    splits = story_split(targets, groups, labels, {"dev": 0.25}, seed=3)
+    assert splits == story_split(targets, groups, labels, {"dev": 0.25}, seed=3)
+    assert sorted(i for idx in splits.values() for i in idx) == list(range(len(targets)))
+    assert all(len(s) == 1 for s in sides_of(splits, targets).values())
+    assert all(len(s) == 1 for s in sides_of(splits, groups).values())
+    assert all(labels[i] == "unrelated" for i in splits["apart"])
+    assert 0 < len(splits["apart"]) < 400
+    related = [i for i, lab in enumerate(labels) if lab != "unrelated"]
+    assert not set(related) & set(splits["apart"])  # every related pair is trained or scored
+    dev_stories = {targets[i].split("-")[0] for i in splits["dev"] if labels[i] != "unrelated"}
+    assert 5 <= len(dev_stories) <= 15
+
+
+def test_prepare_sets_apart_pairs_and_body_split_keeps_the_old_behaviour(tmp_path, fnc_dir):
+    stances = fnc_dir / "train_stances.csv"
+    with open(stances, "a") as f:  # one claim of body 0 also paired, unrelated, with others
+        f.writelines(f"Headline 0-1 about things,{b},unrelated\n" for b in range(1, 20))
+    m = prepare("fnc1", fnc_dir, tmp_path / "story", dev=0.25)
+    assert m["split_by"] == "story" and m["splits"]["apart"]["total"] > 0
+    assert sum(s["total"] for s in m["splits"].values()) == m["records"]
+    train, dev = (load_prepared(tmp_path / "story", s) for s in ("train", "dev"))
+    assert not set(train["target"]) & set(dev["target"])
+    assert not set(train["group"]) & set(dev["group"])
+    old = prepare("fnc1", fnc_dir, tmp_path / "body", dev=0.25, split_by="body")
+    assert "apart" not in old["splits"]
+    with pytest.raises(DataError, match="split_by must be"):
+        prepare("fnc1", fnc_dir, tmp_path / "x", split_by="claims")
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real corpora not found at {SHARED_DATA}")
+def test_real_stance_split_shares_no_headline_and_no_body(tmp_path):
+    prepare("fnc1", SHARED_DATA / "fnc-1", tmp_path / "fnc")
+    train, dev = (load_prepared(tmp_path / "fnc", s) for s in ("train", "dev"))
+    assert not set(train["target"]) & set(dev["target"])
+    assert not set(train["text"]) & set(dev["text"])
+    assert set(dev["label"]) == set(LABELS)
+
+
+def test_carve_validation_is_story_disjoint_for_pairs(tmp_path, fnc_dir):
+    prepare("fnc1", fnc_dir, tmp_path / "p", dev=0.2)
+    train, _, _ = load_classifier_splits(str(tmp_path / "p"), "stance")
+    part, held = carve_validation(train, 0.25, 13, pair=True)
+    assert not set(part["target"]) & set(held["target"])
+    assert not set(part["group"]) & set(held["group"])
+    assert len(part) + len(held) == len(train)  # no unrelated pair joins two stories here
+
+
+def test_blend_weight_is_chosen_where_the_answer_is_known():
+    rng = np.random.default_rng(0)
+    n, k = 200, 3
+    gold = rng.integers(0, k, n)
+    right = np.full((n, k), 0.1)
+    right[np.arange(n), gold] = 0.8
+    noise = rng.dirichlet(np.ones(k), n)
+    assert choose_weight(right, noise, gold)[0] == 0.0  # the words part is noise
+    assert choose_weight(noise, right, gold)[0] == 1.0  # the transformer is noise
+    # each part is wrong on a different third (0.6 on a wrong label, 0.3 on the right one):
+    # the blend is right everywhere for weights strictly between 0.3 and 0.7, and only there
+    wrong = np.full((n, k), 0.1)
+    wrong[np.arange(n), gold] = 0.3
+    wrong[np.arange(n), (gold + 1) % k] = 0.6
+    model, words = right.copy(), right.copy()
+    model[: n // 3], words[n // 3: 2 * n // 3] = wrong[: n // 3], wrong[n // 3: 2 * n // 3]
+    weight, scores = choose_weight(model, words, gold)
+    assert scores[weight] == pytest.approx(1.0)
+    assert scores[weight] > max(scores[0.0], scores[1.0])
+    assert 0.3 < weight < 0.7
+
+
+def pair_texts(rng: random.Random, n: int) -> tuple[list[str], list[str], list[str]]:
+    """Claims with their own topic's body (discuss) or another topic's body (unrelated)."""
+    topics = list(TOPIC_WORDS)
+    targets, texts, gold = [], [], []
+    for i in range(n):
+        topic = topics[i % 3]
+        targets.append(" ".join(rng.sample(TOPIC_WORDS[topic], 4)))
+        related = i % 2 == 0
+        texts.append(make_article(rng, topic if related else topics[(i + 1) % 3], 4))
+        gold.append(["discuss", "agree"][i % 4 == 0] if related else "unrelated")
+    return targets, texts, gold
+
+
+def test_pair_model_learns_relatedness_from_word_overlap_and_reloads(tmp_path):
+    rng = random.Random(1)
+    targets, texts, gold = pair_texts(rng, 240)
+    labels = ["agree", "discuss", "unrelated"]
+    flat = np.full((len(gold), 3), 1 / 3)  # a transformer that knows nothing
+    vectorizer = PairModel.fit_vectorizer(targets + texts)
+    model = PairModel.fit(vectorizer, targets, texts, flat, gold, labels)
+    new_targets, new_texts, new_gold = pair_texts(random.Random(2), 120)
+    probs = model.predict_proba(new_targets, new_texts, np.full((120, 3), 1 / 3))
+    called = [labels[i] == "unrelated" for i in probs.argmax(1)]
+    assert np.mean([c == (g == "unrelated") for c, g in zip(called, new_gold)]) >= 0.9
+    model.save(tmp_path)
+    again = PairModel.load(tmp_path, labels).predict_proba(new_targets, new_texts,
+                                                            np.full((120, 3), 1 / 3))
+    assert np.allclose(again, probs, atol=1e-6)
+    with pytest.raises(DataError, match="labels .* differ"):
+        PairModel.load(tmp_path, ["discuss", "agree", "unrelated"])
+    with pytest.raises(DataError, match=r"label\(s\) \['agree'\] have no pairs"):
+        PairModel.fit(vectorizer, targets[:4], texts[:4], flat[:4],
+                      ["discuss", "unrelated", "discuss", "unrelated"], labels)
+
+
+def test_offsets_lift_a_class_the_scores_underrate():
+    rng = np.random.default_rng(1)
+    gold = rng.integers(0, 3, 300)
+    logp = np.log(np.full((300, 3), 0.2))
+    logp[np.arange(300), gold] = np.log(0.6)
+    logp[gold == 2, 2] = np.log(0.3)  # class 2 is right but below class 0
+    logp[gold == 2, 0] = np.log(0.5)
+    offsets = choose_offsets(logp, gold)
+    assert offsets[0] == 0 and offsets[2] > np.log(0.5 / 0.3)
+    assert ((logp + offsets).argmax(1) == gold).mean() == 1.0
+
+
+def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_bert_dir, seed):
+    prepare("fnc1", fnc_dir, tmp_path / "p", dev=0.2)
+    out = tmp_path / "stance"
+    metrics = train_classifier(tiny_config(tmp_path / "p", out, tiny_bert_dir, "stance",
+                                           lexical="tfidf", validation=0.25))
+    settings = read_settings(out)
+    assert settings.fitted_on == "validation" and settings.lexical == "tfidf"
+    assert (out / "pairs.json").is_file()
+    fitted = metrics["validation"]
+    assert fitted["examples"] > 0 and {"model_only", "blend", "calibration"} <= set(fitted)
+    assert set(metrics["model_only"]) == {"accuracy", "macro_f1"}
+    dev = load_prepared(tmp_path / "p", "dev")
+    predictor = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
+    got = predictor.predict(list(dev["text"][:4]), targets=list(dev["target"][:4]))
+    assert all(g["label"] in LABELS for g in got)
+    pipe = pipeline("text-classification", model=str(out), device="cpu")  # the transformer alone
+    assert pipe([{"text": dev["target"][0], "text_pair": dev["text"][0]}])[0]["label"] in LABELS
+
+
+def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_dir,
+                                                                   tiny_bert_dir, seed):
+    prepare("bbc", bbc_dir, tmp_path / "p", dev=0.3)
+    out = tmp_path / "topic"
+    metrics = train_classifier(tiny_config(tmp_path / "p", out, tiny_bert_dir, "topic",
+                                           lexical="tfidf", validation=0.3))
+    settings = read_settings(out)
+    fitted = metrics["validation"]
+    assert settings.fitted_on == "validation"
+    assert settings.lexical_weight == fitted["lexical_weight"]
+    by_weight = fitted["macro_f1_by_weight"]
+    assert by_weight[str(fitted["lexical_weight"])] >= max(by_weight["0.0"], by_weight["1.0"])
+    assert json.loads((out / "newsdesk.json").read_text())["lexical_weight"] == \
+        fitted["lexical_weight"]
+
+
+def test_cross_section_pairs_and_rates():
+    articles = [{"title": f"{t} story {i}", "text": f"{t} body {i}.", "topic": t}
+                for t in ("business", "sport", "tech") for i in range(5)]
+    pairs = cross_section_pairs(articles, per_section=3, seed=1)
+    assert pairs == cross_section_pairs(articles, per_section=3, seed=1)
+    assert len(pairs) == 18
+    for own, cross in zip(pairs[::2], pairs[1::2]):
+        assert own["expect"] == "related" and cross["expect"] == "unrelated"
+        assert own["target"] == cross["target"]
+        assert own["text"].split()[0] == own["claim_section"] == cross["claim_section"]
+        assert cross["text"].split()[0] == cross["body_section"] != cross["claim_section"]
+    labels = ["discuss", "unrelated"] * 8 + ["unrelated", "agree"]
+    rates = sanity_rates(pairs, labels)
+    assert rates["cross_section_unrelated"] == pytest.approx(8 / 9, abs=1e-4)
+    assert rates["own_story_related"] == pytest.approx(8 / 9, abs=1e-4)
+    with pytest.raises(DataError, match="two sections or more"):
+        cross_section_pairs(articles[:5])
+    with pytest.raises(DataError, match="article 0: a title, a text and a topic"):
+        cross_section_pairs([{"title": "", "text": "x", "topic": "a"}])
