@@ -17,6 +17,7 @@ from newsdesk.models.folder import read_settings
 from newsdesk.models.lexical import choose_weight
 from newsdesk.models.relatedness import PairModel, choose_offsets
 from newsdesk.training.classifier import train_classifier
+from newsdesk.training.metrics import bootstrap_intervals, classification_metrics
 from newsdesk.training.sanity import cross_section_pairs, sanity_rates
 from newsdesk.training.splits import carve_validation, load_classifier_splits
 from test_classifier import tiny_config
@@ -222,3 +223,25 @@ def test_cross_section_pairs_and_rates():
         cross_section_pairs(articles[:5])
     with pytest.raises(DataError, match="article 0: a title, a text and a topic"):
         cross_section_pairs([{"title": "", "text": "x", "topic": "a"}])
+
+
+def test_bootstrap_intervals_match_scoring_each_resample():
+    rng = random.Random(4)
+    gold = [rng.choice(LABELS) for _ in range(120)]
+    pred = [g if rng.random() < 0.7 else rng.choice(LABELS) for g in gold]
+    got = bootstrap_intervals(gold, pred, LABELS, fnc=True, resamples=50, seed=5)
+    draws = np.random.default_rng(5).integers(0, len(gold), size=(50, len(gold)))
+    slow = {"accuracy": [], "macro_f1": [], "fnc_score": []}
+    for row in draws:
+        m = classification_metrics([gold[i] for i in row], [pred[i] for i in row], LABELS,
+                                   fnc=True)
+        for name in slow:
+            slow[name].append(m[name])
+    for name, values in slow.items():
+        assert got[name] == pytest.approx([np.percentile(values, 2.5),
+                                           np.percentile(values, 97.5)], abs=1e-4)
+    point = classification_metrics(gold, pred, LABELS, fnc=True)
+    for name, (low, high) in point["interval_95"].items():
+        assert low <= point[name] <= high
+    perfect = classification_metrics(gold, gold, LABELS, fnc=True)["interval_95"]
+    assert perfect == {"accuracy": [1.0, 1.0], "macro_f1": [1.0, 1.0], "fnc_score": [100.0, 100.0]}

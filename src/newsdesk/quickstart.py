@@ -25,10 +25,11 @@ DEFAULT_CLAIM = "The government will raise taxes"
 # The quick preset: fewer examples and shorter inputs than configs/*.yaml, same code paths.
 QUICK_TOPIC = dict(max_length=128, chunk_stride=32, max_chunks=4, epochs=1, batch_size=16,
                    learning_rate=2e-4, max_train_examples=900, early_stopping_patience=0,
-                   lexical="tfidf")
+                   lexical="tfidf", validation=0.15)
 QUICK_STANCE = dict(max_length=96, chunk_stride=32, epochs=1, batch_size=16, learning_rate=2e-4,
                     class_weights="sqrt", downsample={"unrelated": 0.3}, max_train_examples=2000,
-                    max_eval_examples=600, final_eval_examples=1000, early_stopping_patience=0)
+                    max_eval_examples=600, final_eval_examples=1000, early_stopping_patience=0,
+                    lexical="tfidf", validation=0.15)
 QUICK_SUMMARY = dict(max_length=256, epochs=1, batch_size=8, learning_rate=1e-4,
                      max_train_examples=240, max_eval_examples=120)
 

@@ -77,6 +77,26 @@ def story_split(
     Returns:
         split name -> sorted row indices, with "apart" for the pairs set apart.
     """
+    stories = story_keys(targets, groups, labels, unrelated)
+    splits = split_indices(labels, stories, fractions, seed)
+    side = {i: name for name, idx in splits.items() for i in idx}
+    votes: dict[str, Counter] = {}
+    home: dict[str, str] = {}
+    for i, (target, label) in enumerate(zip(targets, labels)):
+        if label != unrelated:
+            home[target] = side[i]
+        votes.setdefault(target, Counter())[side[i]] += 1
+    for target, count in votes.items():
+        home.setdefault(target, count.most_common(1)[0][0])
+    apart = {i for i, target in enumerate(targets) if side[i] != home[target]}
+    result = {name: [i for i in idx if i not in apart] for name, idx in splits.items()}
+    return {**result, "apart": sorted(apart)}
+
+
+def story_keys(targets: list[str], groups: list[str], labels: list[str | None],
+               unrelated: str = "unrelated") -> list[str]:
+    """Each pair's story: claims and body groups joined by every pair whose label is not
+    `unrelated` (union-find), named by one of its bodies."""
     if any(g is None for g in groups):
         raise ValueError(f"{sum(g is None for g in groups)} pair(s) have no body group")
     parent: dict[tuple[str, str], tuple[str, str]] = {}
@@ -93,17 +113,4 @@ def story_split(
         a, b = find(("claim", target)), find(("body", str(group)))
         if label != unrelated and a != b:
             parent[a] = b
-    stories = [str(find(("body", str(g)))) for g in groups]
-    splits = split_indices(labels, stories, fractions, seed)
-    side = {i: name for name, idx in splits.items() for i in idx}
-    votes: dict[str, Counter] = {}
-    home: dict[str, str] = {}
-    for i, (target, label) in enumerate(zip(targets, labels)):
-        if label != unrelated:
-            home[target] = side[i]
-        votes.setdefault(target, Counter())[side[i]] += 1
-    for target, count in votes.items():
-        home.setdefault(target, count.most_common(1)[0][0])
-    apart = {i for i, target in enumerate(targets) if side[i] != home[target]}
-    result = {name: [i for i in idx if i not in apart] for name, idx in splits.items()}
-    return {**result, "apart": sorted(apart)}
+    return [str(find(("body", str(g)))) for g in groups]

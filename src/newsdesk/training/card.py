@@ -92,6 +92,9 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         lines += ["## Labels", "", ", ".join(f"`{lab}`" for lab in settings.labels), ""]
     lines += ["## Dev metrics", ""]
     lines += [f"- {key}: {value:.4f}" for key, value in figures.items()]
+    for key, (low, high) in metrics.get("interval_95", {}).items():
+        lines.append(f"- {key}, 95% bootstrap interval over the dev examples: [{low:.4f}, "
+                     f"{high:.4f}]")
     for part, name in PARTS.items():
         if part in metrics:
             lines.append(f"- {name}: " + ", ".join(f"{k} {v:.4f}"
@@ -101,7 +104,19 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                   "temperature-scaled (`temperature` in `newsdesk.json`; labels are unchanged)"
                   + (f"; below {settings.abstain_below} newsdesk returns no label, with the top "
                      "candidates." if classifier and settings.abstain_below else ".")]
-    if classifier and settings.lexical != "none":
+    if classifier and settings.fitted_on == "validation":
+        lines += ["", f"The blend, the temperature and any thresholds were fitted on a validation "
+                  f"slice held out of training ({metrics.get('validation', {}).get('examples')} "
+                  "examples), never on dev."]
+    if classifier and settings.lexical != "none" and task.pair:
+        lines += ["", "Whether a claim and a body are related is decided from claim-body word "
+                  "overlap (TF-IDF cosine with the body and its best sentence, shared content "
+                  "words) and the transformer's unrelated odds; the transformer splits the "
+                  "related classes; per-class offsets set where rare classes start (`pairs.json`"
+                  "). newsdesk reads both; "
+                  "`transformers.pipeline` reads the transformer alone (the \"transformer "
+                  "alone\" figures above)."]
+    elif classifier and settings.lexical != "none":
         lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
                   f"regression's (weight {settings.lexical_weight}; `lexical.json`, "
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "

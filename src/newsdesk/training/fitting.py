@@ -9,6 +9,7 @@ thresholds. Dev stays untouched until the final evaluation, so its figures are h
 from __future__ import annotations
 
 import logging
+import random
 from pathlib import Path
 
 import datasets
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
+from newsdesk.data.splits import story_keys
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.models.confidence import calibration_report
 from newsdesk.models.folder import ClassifierSettings, write_settings
@@ -73,7 +75,8 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
             settings.lexical = "tfidf"
             figures["blend"] = pairs.predict_proba(targets, texts, figures["model_only"])
             report["blend_crossfit"] = _crossfit_pairs(vectorizer, targets, texts,
-                                                       figures["model_only"], gold, labels, seed)
+                                                       list(ds["group"]), figures["model_only"],
+                                                       gold, labels, seed)
             report["offsets"] = dict(zip(labels, np.round(pairs.offsets, 3).tolist()))
         for name, p in figures.items():
             guess = p.argmax(1)
@@ -90,12 +93,14 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
     return report
 
 
-def _crossfit_pairs(vectorizer, targets, texts, model_probs, gold, labels, seed) -> dict:
-    """Macro-F1 of the word-overlap combination on each half of the slice (alternate claims)
-    when fitted on the other half: what the in-slice figure would be on new claims."""
-    claims = sorted(set(targets))
-    half = {c: i % 2 for i, c in enumerate(claims)}
-    side = np.array([half[t] for t in targets])
+def _crossfit_pairs(vectorizer, targets, texts, groups, model_probs, gold, labels, seed) -> dict:
+    """Macro-F1 of the word-overlap combination on each half of the slice's stories when fitted
+    on the other half: what the in-slice figure would be on new stories."""
+    stories = story_keys(targets, groups, gold)
+    order = sorted(set(stories))
+    random.Random(seed).shuffle(order)
+    half = {story: i % 2 for i, story in enumerate(order)}
+    side = np.array([half[story] for story in stories])
     guess = np.zeros(len(gold), dtype=int)
     for k in (0, 1):
         fit, held = np.flatnonzero(side != k), np.flatnonzero(side == k)

@@ -57,7 +57,46 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
     }
     if fnc:
         out["fnc_score"] = fnc_score(gold, pred)
+    if gold:
+        out["interval_95"] = bootstrap_intervals(gold, pred, labels, fnc)
     return out
+
+
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def bootstrap_intervals(gold: list[str], pred: list[str], labels: list[str], fnc: bool = False,
+                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
+    """95% percentile-bootstrap intervals of accuracy, macro-F1 (and the FNC score): the
+    examples are resampled with replacement `resamples` times (seeded), each resample scored
+    from its confusion matrix.
+
+    Returns:
+        {metric: [low, high]}.
+    """
+    index = {lab: i for i, lab in enumerate(labels)}
+    k = len(labels)
+    g = np.array([index[x] for x in gold])
+    p = np.array([index.get(x, k) for x in pred])  # a prediction outside `labels` is just wrong
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(g), size=(resamples, len(g)))
+    cells = g[draws] * (k + 1) + p[draws]  # (resamples, n) confusion cell per example
+    confusion = np.stack([np.bincount(row, minlength=k * (k + 1)) for row in cells]).reshape(
+        resamples, k, k + 1).astype(float)
+    right = confusion[:, np.arange(k), np.arange(k)]
+    support, predicted = confusion.sum(2), confusion[:, :, :k].sum(1)
+    f1 = np.where(support + predicted > 0, 2 * right / np.maximum(support + predicted, 1), 0.0)
+    present = support > 0  # macro-F1 over the classes each resample holds, as above
+    figures = {"accuracy": right.sum(1) / len(g),
+               "macro_f1": (f1 * present).sum(1) / np.maximum(present.sum(1), 1)}
+    if fnc:
+        related = np.array([lab in RELATED for lab in labels] + [False])
+        best = (confusion.sum(2) * np.where(related[:k], 1.0, 0.25)).sum(1)
+        same_side = related[:k, None] == related[None, :]  # (gold, pred) on the same side
+        earned = (confusion * same_side).sum((1, 2)) * 0.25 + 0.75 * (right * related[:k]).sum(1)
+        figures["fnc_score"] = 100 * earned / np.maximum(best, 1e-9)
+    return {name: [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)]
+            for name, v in figures.items()}
 
 
 MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "subset_accuracy")
@@ -98,6 +137,9 @@ def format_metrics(m: dict) -> str:
     if "fnc_score" in m:
         head += f"  FNC score {m['fnc_score']:.2f}"
     lines = [head + f"  ({m['examples']} examples)"]
+    if "interval_95" in m:
+        lines.append("  95% bootstrap intervals: " + "  ".join(
+            f"{k.replace('_', ' ')} [{lo:.4f}, {hi:.4f}]" for k, (lo, hi) in m["interval_95"].items()))
     if m.get("absent_labels"):
         lines.append(f"  not in the data, so not in macro-F1: {', '.join(m['absent_labels'])}")
     for part, name in PARTS.items():
