@@ -67,6 +67,21 @@ def test_extract_article_takes_title_text_date_and_author_and_drops_furniture():
     assert set(article["cleaning"]) <= set(RULE_NAMES)
 
 
+def test_a_hover_card_inside_a_paragraph_is_left_out_but_the_name_link_stays():
+    card = ('The governor, <span class="person"><a href="/p/jo">Jo Smith</a><span class="card">'
+            '<span><img src="/jo.jpg"><a href="/p/jo">Joanna Q. Smith</a>'
+            '<a href="/s/1">Smith opens the new bridge</a> <a href="/s/2">Smith on taxes</a>'
+            '</span></span></span>, said the bank would act again if prices kept rising.')
+    inline = ('Shares rose, as <a href="/a">one analyst</a> and <a href="/b">another</a> said in '
+              'a note with a chart <img src="/chart.png"> attached to the report.')
+    article = extract_article(page([card, *BODY[1:], inline]))
+    assert ("The governor, Jo Smith, said the bank would act again if prices kept rising."
+            in article["text"].split("\n"))
+    for text in ("Joanna", "bridge", "taxes"):
+        assert text not in article["text"]
+    assert "one analyst and another said in a note" in article["text"]  # no card: kept
+
+
 @pytest.mark.parametrize("html, problem", [
     ("", "empty 'html'"),
     ("<html><head><title>T</title></head><body><div></div></body></html>", "no article text"),

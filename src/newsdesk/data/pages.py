@@ -18,8 +18,17 @@ from newsdesk.errors import DataError
 PAGE_FIELDS = ("title", "date", "author", "extractor")
 """What an analysis output records about a web page ("page" in each result)."""
 
-EXTRACTION = {"favor_precision": True, "include_comments": False, "include_tables": True}
-"""trafilatura settings: precision first (the models read every line we keep), no comments."""
+INLINE_CARD = ("//p//*[not(self::a) and .//img and count(.//a) >= 2"
+               " and not(*[.//img and count(.//a) >= 2])]")
+"""Hover cards inside a paragraph (a person's photo and links to their stories, shown when the
+name is hovered): the innermost element in a <p> holding an image and two links or more. Left
+in, their text is glued into the sentence ("Gov. Kristi NoemKristi Lynn NoemSouth Dakota
+governor doubles down on ..."); the name link itself stays."""
+
+EXTRACTION = {"favor_precision": True, "include_comments": False, "include_tables": True,
+              "prune_xpath": INLINE_CARD}
+"""trafilatura settings: precision first (the models read every line we keep), no comments,
+no inline cards."""
 
 
 @cache
