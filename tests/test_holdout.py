@@ -245,3 +245,15 @@ def test_bootstrap_intervals_match_scoring_each_resample():
         assert low <= point[name] <= high
     perfect = classification_metrics(gold, gold, LABELS, fnc=True)["interval_95"]
     assert perfect == {"accuracy": [1.0, 1.0], "macro_f1": [1.0, 1.0], "fnc_score": [100.0, 100.0]}
+
+
+def test_bootstrap_by_story_resamples_whole_stories():
+    gold = ["agree"] * 50 + ["discuss"] * 50
+    pred = ["agree"] * 50 + ["agree"] * 50  # one story all right, the other all wrong
+    groups = ["a"] * 50 + ["b"] * 50
+    by_story = bootstrap_intervals(gold, pred, LABELS, resamples=200, groups=groups)
+    by_pair = bootstrap_intervals(gold, pred, LABELS, resamples=200)
+    assert by_story["accuracy"] == [0.0, 1.0]  # a resample holds story a twice, or b twice
+    assert 0.35 < by_pair["accuracy"][0] < by_pair["accuracy"][1] < 0.65
+    m = classification_metrics(gold, pred, LABELS, groups=groups)
+    assert m["interval_95_resamples"] == "story"

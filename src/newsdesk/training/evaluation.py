@@ -15,6 +15,7 @@ import datasets
 import torch
 
 from newsdesk.data.sentences import split_sentences
+from newsdesk.data.splits import story_keys
 from newsdesk.errors import DataError
 from newsdesk.inference.classify import ClassifierPredictor
 from newsdesk.inference.options import InferenceOptions
@@ -63,7 +64,9 @@ def evaluate_classifier(folder: str | Path, ds: datasets.Dataset, labels: list[s
     if predictor.settings.multi_label:
         return evaluate_multilabel(predictor, gold, parts, fit_thresholds=fit_temperature)
     guess = {k: [predictor.labels[i] for i in p.argmax(-1).tolist()] for k, p in parts.items()}
-    metrics = classification_metrics(gold, guess["blend"], labels, fnc=fnc)
+    stories = story_keys(list(ds["target"]), list(ds["group"]), gold) \
+        if task.pair and "group" in ds.column_names and None not in ds["group"] else None
+    metrics = classification_metrics(gold, guess["blend"], labels, fnc=fnc, groups=stories)
     if predictor.lexical is not None:
         for part in ("model", "words"):
             if part not in parts:

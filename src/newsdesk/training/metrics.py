@@ -33,7 +33,7 @@ def fnc_score(gold: list[str], pred: list[str]) -> float:
 
 
 def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
-                           fnc: bool = False) -> dict:
+                           fnc: bool = False, groups: list[str] | None = None) -> dict:
     """Accuracy, macro-F1 (over the classes present in `gold`; `absent_labels` names the others),
     per-class precision/recall/F1/support and the confusion matrix.
 
@@ -41,6 +41,8 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
         gold, pred: label strings.
         labels: the label order for per-class scores and the matrix rows/columns.
         fnc: also compute the FNC score (for tasks whose metrics list it, see `models.tasks`).
+        groups: one key per example (a stance pair's story): the bootstrap intervals then
+            resample whole groups, since examples of one story are not independent.
     """
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     present = [lab for lab in labels if lab in set(gold)]  # a class absent from the data has
@@ -58,7 +60,8 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
     if fnc:
         out["fnc_score"] = fnc_score(gold, pred)
     if gold:
-        out["interval_95"] = bootstrap_intervals(gold, pred, labels, fnc)
+        out["interval_95"] = bootstrap_intervals(gold, pred, labels, fnc, groups=groups)
+        out["interval_95_resamples"] = "story" if groups is not None else "example"
     return out
 
 
@@ -66,10 +69,11 @@ BOOTSTRAP_RESAMPLES = 1000
 
 
 def bootstrap_intervals(gold: list[str], pred: list[str], labels: list[str], fnc: bool = False,
-                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict:
+                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0,
+                        groups: list[str] | None = None) -> dict:
     """95% percentile-bootstrap intervals of accuracy, macro-F1 (and the FNC score): the
-    examples are resampled with replacement `resamples` times (seeded), each resample scored
-    from its confusion matrix.
+    examples (or, given `groups`, whole groups of examples) are resampled with replacement
+    `resamples` times (seeded), each resample scored from its confusion matrix.
 
     Returns:
         {metric: [low, high]}.
@@ -79,15 +83,24 @@ def bootstrap_intervals(gold: list[str], pred: list[str], labels: list[str], fnc
     g = np.array([index[x] for x in gold])
     p = np.array([index.get(x, k) for x in pred])  # a prediction outside `labels` is just wrong
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(g), size=(resamples, len(g)))
-    cells = g[draws] * (k + 1) + p[draws]  # (resamples, n) confusion cell per example
-    confusion = np.stack([np.bincount(row, minlength=k * (k + 1)) for row in cells]).reshape(
+    cell = g * (k + 1) + p  # each example's confusion cell
+    if groups is None:
+        draws = rng.integers(0, len(g), size=(resamples, len(g)))
+        rows = list(cell[draws])
+    else:
+        members: dict[str, list[int]] = {}
+        for i, key in enumerate(groups):
+            members.setdefault(key, []).append(i)
+        clusters = [np.array(m) for m in members.values()]
+        draws = rng.integers(0, len(clusters), size=(resamples, len(clusters)))
+        rows = [cell[np.concatenate([clusters[c] for c in row])] for row in draws]
+    confusion = np.stack([np.bincount(row, minlength=k * (k + 1)) for row in rows]).reshape(
         resamples, k, k + 1).astype(float)
     right = confusion[:, np.arange(k), np.arange(k)]
     support, predicted = confusion.sum(2), confusion[:, :, :k].sum(1)
     f1 = np.where(support + predicted > 0, 2 * right / np.maximum(support + predicted, 1), 0.0)
     present = support > 0  # macro-F1 over the classes each resample holds, as above
-    figures = {"accuracy": right.sum(1) / len(g),
+    figures = {"accuracy": right.sum(1) / confusion.sum((1, 2)),
                "macro_f1": (f1 * present).sum(1) / np.maximum(present.sum(1), 1)}
     if fnc:
         related = np.array([lab in RELATED for lab in labels] + [False])
@@ -138,7 +151,8 @@ def format_metrics(m: dict) -> str:
         head += f"  FNC score {m['fnc_score']:.2f}"
     lines = [head + f"  ({m['examples']} examples)"]
     if "interval_95" in m:
-        lines.append("  95% bootstrap intervals: " + "  ".join(
+        by = m.get("interval_95_resamples", "example")
+        lines.append(f"  95% bootstrap intervals (resampling by {by}): " + "  ".join(
             f"{k.replace('_', ' ')} [{lo:.4f}, {hi:.4f}]" for k, (lo, hi) in m["interval_95"].items()))
     if m.get("absent_labels"):
         lines.append(f"  not in the data, so not in macro-F1: {', '.join(m['absent_labels'])}")
