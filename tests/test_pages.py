@@ -290,6 +290,19 @@ def test_a_temperature_that_raises_the_ece_is_not_applied(monkeypatch):
     assert report["fitted_temperature"] == 4.0 and report["temperature"] == 1.0
 
 
+def test_no_temperature_is_fitted_on_a_split_with_too_few_mistakes():
+    from newsdesk.models import confidence
+    from newsdesk.training.metrics import describe_calibration
+
+    gold = torch.arange(300) % 3
+    probs = torch.full((300, 3), 0.2)
+    probs[torch.arange(300), gold] = 0.6  # right every time, under-confident
+    report = confidence.calibration_report(probs, gold)
+    assert report["errors"] == 0 and report["fitted_temperature"] < 0.1  # the fit says "certain"
+    assert report["temperature"] == 1.0  # and is not believed
+    assert "too few to fit on" in describe_calibration(report)
+
+
 def test_scaling_never_changes_the_label_and_keeps_rows_summing_to_one():
     probs = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
     for t in (0.3, 1.0, 4.0):

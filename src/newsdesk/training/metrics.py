@@ -12,6 +12,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from newsdesk.models.confidence import MIN_ERRORS
+
 RELATED = ("agree", "disagree", "discuss")
 
 
@@ -177,7 +179,10 @@ def describe_calibration(c: dict) -> str:
     if "ece_before" not in c:
         return f"calibration: ECE {c['ece']:.4f} at temperature {c['temperature']}"
     crossfit = c.get("ece_after_crossfit")
+    few = c.get("errors", MIN_ERRORS) < MIN_ERRORS
     kept = "" if c["temperature"] == c.get("fitted_temperature", c["temperature"]) else \
+        f" (not applied: {c.get('errors')} wrong predictions are too few to fit on, so the " \
+        "temperature stays 1.0)" if few else \
         " (not applied: it raised the ECE, so the temperature stays 1.0)"
     return (f"calibration: temperature {c.get('fitted_temperature', c['temperature'])} fitted "
             f"here; ECE {c['ece_before']:.4f} before, {c['ece_after']:.4f} after{kept}"
