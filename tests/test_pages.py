@@ -298,7 +298,7 @@ def test_no_temperature_is_fitted_on_a_split_with_too_few_mistakes():
     probs = torch.full((300, 3), 0.2)
     probs[torch.arange(300), gold] = 0.6  # right every time, under-confident
     report = confidence.calibration_report(probs, gold)
-    assert report["errors"] == 0 and report["fitted_temperature"] < 0.1  # the fit says "certain"
+    assert report["errors"] == 0 and report["fitted_temperature"] < 0.2  # the fit says "certain"
     assert report["temperature"] == 1.0  # and is not believed
     assert "too few to fit on" in describe_calibration(report)
 
