@@ -21,7 +21,7 @@ from newsdesk.models.confidence import abstention, scale
 from newsdesk.models.encoding import Encoded
 from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
-from newsdesk.models.lexical import LexicalModel
+from newsdesk.models.lexical import LexicalModel, blend
 from newsdesk.models.loading import load_kwargs, local_folder
 from newsdesk.models.multilabel import decide, threshold_vector
 from newsdesk.models.relatedness import PairModel
@@ -178,8 +178,7 @@ class ClassifierPredictor(Predictor):
     def blend(self, model: torch.Tensor, words: torch.Tensor | None) -> torch.Tensor:
         if words is None:
             return model
-        weight = self.settings.lexical_weight
-        return (1 - weight) * model + weight * words
+        return blend(model, words, self.settings.lexical_weight)
 
     def read_while_unsure(self, features: list[dict], owners: list[int], n: int,
                           words: torch.Tensor | None) -> torch.Tensor:

@@ -161,6 +161,12 @@ def _regression(c: float, seed: int | None = None) -> LogisticRegression:
 WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
 
 
+def blend(model, words, weight: float):
+    """The blend of the transformer's and the lexical model's probabilities (arrays or tensors
+    of the same shape): `weight` is the lexical model's share."""
+    return (1 - weight) * model + weight * words
+
+
 def choose_weight(model: np.ndarray, words: np.ndarray, gold: np.ndarray,
                   multi_label: bool = False) -> tuple[float, dict[float, float]]:
     """The lexical share of the blend, from `WEIGHT_GRID` (0 is the transformer alone, 1 the
@@ -179,7 +185,7 @@ def choose_weight(model: np.ndarray, words: np.ndarray, gold: np.ndarray,
     """
     scores, keys = {}, {}
     for w in WEIGHT_GRID:
-        p = np.clip((1 - w) * model + w * words, 1e-7, 1 - 1e-7)
+        p = np.clip(blend(model, words, w), 1e-7, 1 - 1e-7)
         if multi_label:
             loss = -float(np.mean(gold * np.log(p) + (1 - gold) * np.log(1 - p)))
             scores[w], keys[w] = -loss, (-loss,)

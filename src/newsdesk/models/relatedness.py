@@ -52,8 +52,7 @@ class PairModel:
     @staticmethod
     def fit_vectorizer(texts: list[str]) -> TfidfVectorizer:
         """Word TF-IDF (English stop words out, sublinear counts) over training claims and bodies."""
-        return TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32,
-                               min_df=2 if len(texts) >= 100 else 1).fit(texts)
+        return _vectorizer(min_df=2 if len(texts) >= 100 else 1).fit(texts)
 
     @classmethod
     def fit(cls, vectorizer: TfidfVectorizer, targets: list[str], texts: list[str],
@@ -140,8 +139,7 @@ class PairModel:
                 or len(terms) != len(idf) or UNRELATED not in labels:
             raise DataError(f"{path}: shapes do not match {len(FEATURES)} features and "
                             f"{len(labels)} labels")
-        vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32,
-                                     vocabulary=terms)
+        vectorizer = _vectorizer(vocabulary=terms)
         vectorizer.idf_ = idf
         return cls(vectorizer, arrays["coef"], intercept, arrays["mean"], arrays["std"],
                    arrays["offsets"], labels)
@@ -200,3 +198,7 @@ def choose_offsets(log_probs: np.ndarray, gold: np.ndarray, rounds: int = 3,
         if not changed:
             break
     return offsets.astype(np.float32)
+
+
+def _vectorizer(**kwargs) -> TfidfVectorizer:
+    return TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32, **kwargs)

@@ -19,9 +19,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from newsdesk.data.splits import story_keys
 from newsdesk.inference.classify import ClassifierPredictor
+from newsdesk.models import lexical
 from newsdesk.models.confidence import calibration_report
 from newsdesk.models.folder import ClassifierSettings, write_settings
-from newsdesk.models.lexical import choose_weight
 from newsdesk.models.multilabel import multi_hot, tune_thresholds
 from newsdesk.models.relatedness import PairModel
 from newsdesk.training.evaluation import REFERENCE, classifier_parts
@@ -52,10 +52,10 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         y = multi_hot(gold, labels)
         blend = parts["model"]
         if "words" in parts:
-            weight, _ = choose_weight(parts["model"].numpy(), parts["words"].numpy(), y.numpy(),
-                                      multi_label=True)
+            weight, _ = lexical.choose_weight(parts["model"].numpy(), parts["words"].numpy(),
+                                              y.numpy(), multi_label=True)
             settings.lexical_weight = report["lexical_weight"] = weight
-            blend = (1 - weight) * parts["model"] + weight * parts["words"]
+            blend = lexical.blend(parts["model"], parts["words"], weight)
         settings.thresholds, settings.threshold = tune_thresholds(blend, y, labels,
                                                                   settings.no_label)
     else:
@@ -63,10 +63,11 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         figures = {"model_only": parts["model"].numpy()}
         if "words" in parts:
             figures["words_only"] = parts["words"].numpy()
-            weight, scores = choose_weight(figures["model_only"], figures["words_only"], index)
+            weight, scores = lexical.choose_weight(figures["model_only"], figures["words_only"],
+                                                   index)
             settings.lexical_weight = report["lexical_weight"] = weight
             report["macro_f1_by_weight"] = {str(w): round(s, 4) for w, s in scores.items()}
-            figures["blend"] = (1 - weight) * figures["model_only"] + weight * figures["words_only"]
+            figures["blend"] = lexical.blend(figures["model_only"], figures["words_only"], weight)
         elif vectorizer is not None:
             targets, texts = list(ds["target"]), list(ds["text"])
             pairs = PairModel.fit(vectorizer, targets, texts, figures["model_only"], gold, labels,
