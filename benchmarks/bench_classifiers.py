@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 
@@ -28,6 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from newsdesk.data.prepare import load_prepared
+from newsdesk.inference.hardware import detect
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.tasks import get_task
 from newsdesk.training.classifier import train_classifier
@@ -76,8 +76,8 @@ def main() -> None:
     total_s = time.perf_counter() - started
 
     print("\n=== results ===")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
+          f"torch {torch.__version__}")
     print(f"command: {command}")
     print(f"TF-IDF + linear SVM baseline ({baseline_s:.1f} s):")
     print(format_metrics(baseline))
