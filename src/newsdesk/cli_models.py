@@ -10,6 +10,7 @@ from pathlib import Path
 
 from newsdesk.api import CONFIGS, make_config, train_config
 from newsdesk.errors import DataError
+from newsdesk.inference.calibrate import SAMPLE
 from newsdesk.inference.options import PRECISIONS, InferenceOptions
 from newsdesk.training.config import (
     add_config_arguments,
@@ -117,7 +118,12 @@ def cmd_calibrate(args) -> int:
         raise DataError(f"{data}: no such prepared folder or file")
     rows = ds.select(range(min(len(ds), args.articles)))
     items = [{"text": r["text"], "title": r.get("title")} for r in rows]
-    targets = [rows[0]["target"]] if task.pair else None
+    targets = None
+    if task.pair:
+        if args.target is None and "target" not in rows.column_names:
+            raise DataError(f"{data}: no target column to pair the articles with; give --target "
+                            "with a claim or headline")
+        targets = [args.target or rows[0]["target"]]
     decision = recalibrate(args.model_dir, items, targets, options, sample=args.articles)
     print(decision.table())
     print(f"cached in {cache_file()}")
@@ -203,7 +209,10 @@ def add_commands(sub) -> None:
     p.add_argument("model_dir")
     p.add_argument("--data", help="articles to calibrate on: a prepared folder (its dev split) or a "
                    "CSV/JSONL/Parquet file; without it, the cached table is shown")
-    p.add_argument("--articles", type=int, default=32, help="articles to time (default 32)")
+    p.add_argument("--articles", type=int, default=SAMPLE,
+                   help=f"articles to time (default {SAMPLE}, as a job's own calibration)")
+    p.add_argument("--target", help="stance: the claim or headline to pair the articles with "
+                   "(default: the data's first target)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     p.set_defaults(func=cmd_calibrate)
 

@@ -87,26 +87,76 @@ class ClassifierPredictor(Predictor):
         if len(targets) != len(texts):
             raise NewsdeskError(f"{len(targets)} targets for {len(texts)} texts")
         self.settle(items, encoded, targets[:1])
-        out = self.decode(self.stance_probs(encoded, texts, targets)["blend"])
+        out = self.decode(self.probs(items, encoded, targets, checked=True))
         return out[0] if single else out
 
     def _predict(self, items: list[dict], encoded: list[Encoded],
                  targets: list[str] | None = None) -> list:
         """Topic: a prediction per article. Stance: {target: prediction} per article."""
         if not self.task.pair:
-            probs = self.topic_probs(encoded, [a["text"] for a in items],
-                                     [a.get("title") for a in items])["blend"]
-            return self.decode(probs)
+            return self.decode(self.probs(items, encoded, checked=True))
         targets = list(targets or [])
         n = len(items)
-        target_ids = dict(zip(targets, encode_texts(self.tokenizer, targets)))
         pairs = [(i, t) for t in targets for i in range(n)]
-        probs = self.stance_probs([encoded[i] for i, _ in pairs], [items[i]["text"] for i, _ in pairs],
-                                  [t for _, t in pairs], target_ids)["blend"]
+        probs = self.probs([items[i] for i, _ in pairs], [encoded[i] for i, _ in pairs],
+                           [t for _, t in pairs], checked=True)
         out: list[dict] = [{} for _ in range(n)]
         for (i, t), p in zip(pairs, self.decode(probs)):
             out[i][t] = p
         return out
+
+    def values(self, items: list[dict], encoded: list[Encoded],
+               targets: list[str] | None = None) -> list[torch.Tensor]:
+        """Unchecked probabilities, one row per decision (per article, or per article and
+        target); a multi-label row also holds the thresholds its probabilities are held to."""
+        if self.task.pair:
+            n = len(items)
+            pairs = [(i, t) for t in targets or [] for i in range(n)]
+            items, encoded = [items[i] for i, _ in pairs], [encoded[i] for i, _ in pairs]
+            targets = [t for _, t in pairs]
+        rows = list(self.probs(items, encoded, targets))
+        if self.settings.multi_label:
+            s = self.settings
+            limits = threshold_vector(self.labels, s.thresholds, s.threshold)
+            rows = [torch.cat([r, limits]) for r in rows]
+        return rows
+
+    def probs(self, items: list[dict], encoded: list[Encoded], targets: list[str] | None = None,
+              checked: bool = False) -> torch.Tensor:
+        """The probabilities predicted from ("blend"): per article, or per (article, target)
+        pair for stance; `checked` makes close calls again in fp32 under a checked mode."""
+        def compute(index: list[int]) -> list[torch.Tensor]:
+            texts = [items[i]["text"] for i in index]
+            chosen = [encoded[i] for i in index]
+            if self.task.pair:
+                return list(self.stance_probs(chosen, texts, [targets[i] for i in index],
+                                              target_ids)["blend"])
+            return list(self.topic_probs(chosen, texts, [items[i].get("title") for i in index])
+                        ["blend"])
+
+        target_ids = None
+        if self.task.pair:
+            unique = sorted(set(targets))
+            target_ids = dict(zip(unique, encode_texts(self.tokenizer, unique)))
+        if not items:
+            return torch.zeros(0, len(self.labels))
+        rows = self.checked(compute, len(items), lambda i, p: self.stable(p)) if checked else \
+            compute(list(range(len(items))))
+        return torch.stack(rows)
+
+    def stable(self, p: torch.Tensor) -> bool:
+        """Whether the decision from probabilities `p` holds under a shift of `tolerance` in the
+        difference of any two of them (or of one and its threshold)."""
+        top = p.topk(min(2, len(p))).values
+        clear = len(top) < 2 or float(top[0] - top[1]) >= self.tolerance
+        if not self.settings.multi_label:
+            return clear
+        s = self.settings
+        limits = threshold_vector(self.labels, s.thresholds, s.threshold)
+        if float((p - limits).abs().min()) < self.tolerance:
+            return False
+        none_on = not bool((p >= limits).any())
+        return clear or not (none_on and s.no_label == "best")
 
     @property
     def abstain_below(self) -> float:

@@ -125,7 +125,8 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
         raise DataError(f"{output_path}: exists and is not a resumable newsdesk output; "
                         "use --overwrite or another --out")
     for name, mode in state.engines.items():  # a resumed job keeps the modes it started with
-        analyzer.models[name].keep_mode(mode["precision"], mode["max_tokens"])
+        analyzer.models[name].keep_mode(mode["precision"], mode["max_tokens"],
+                                        mode.get("tolerance", 0.0))
     resumed_from = state.records
     output_path.parent.mkdir(parents=True, exist_ok=True)
     state.save()  # before any output: a kill in the first window leaves a resumable job
@@ -163,7 +164,8 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
                 os.fsync(out.fileno())
                 os.fsync(err.fileno())
                 state.records = chunk[-1][0]
-                state.engines = {n: {"precision": m.precision, "max_tokens": m.max_tokens}
+                state.engines = {n: {"precision": m.precision, "max_tokens": m.max_tokens,
+                                     "tolerance": m.tolerance}
                                  for n, m in analyzer.models.items() if not m.pending}
                 state.output_bytes, state.error_bytes = out.tell(), err.tell()
                 state.errors += len(bad)

@@ -12,10 +12,16 @@ window on the CPU while the models run this one:
 Under `precision="auto"` a predictor runs its first real inputs through a short calibration
 (`inference.calibrate`) unless this machine already has a decision for its folder; `engine`
 names the mode that produced the outputs.
+
+A reduced precision chosen by the calibration runs *checked*: each decision (a label, a
+summary's sentence choice) whose scores are closer to changing than the largest bf16/int8-vs-fp32
+score shift seen in calibration (`tolerance`) is made again in fp32, so the fast mode gives
+fp32's outputs, paying fp32 only for the close calls (`checked`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -62,26 +68,63 @@ class Predictor:
             self.decision = calibration.load_decision(self.cache_key)
         if self.decision is not None:
             self.pending = False
-            self.use(self.decision.precision, self.decision.max_tokens)
+            self.use(self.decision.precision, self.decision.max_tokens, self.decision.tolerance)
         else:
             self.use("fp32" if self.pending else self.options.precision, self.options.token_budget())
 
-    def use(self, precision: str, max_tokens: int) -> None:
-        """Run from now on in `precision` with batches of `max_tokens` padded tokens."""
+    def use(self, precision: str, max_tokens: int, tolerance: float = 0.0) -> None:
+        """Run from now on in `precision` with batches of `max_tokens` padded tokens; with a
+        `tolerance` > 0, decisions closer than that to changing are made again in fp32."""
         self.precision, self.max_tokens = precision, max_tokens
+        self.tolerance = tolerance if precision != "fp32" else 0.0
         self.backend = TorchBackend(self.base_model, self.device, precision)
 
-    def keep_mode(self, precision: str, max_tokens: int) -> None:
+    def keep_mode(self, precision: str, max_tokens: int, tolerance: float = 0.0) -> None:
         """Under "auto", run in this mode (the one an interrupted job started with) instead of
         calibrating anew."""
         if self.options.precision == "auto":
-            self.use(precision, max_tokens)
+            self.use(precision, max_tokens, tolerance)
             self.pending = False
 
     @property
     def engine(self) -> str:
-        """The backend and precision producing the outputs, e.g. "torch:int8"."""
-        return self.backend.engine
+        """The backend and precision producing the outputs, e.g. "torch:int8", with "+check"
+        for a checked mode (close calls made again in fp32)."""
+        return self.backend.engine + ("+check" if self.tolerance else "")
+
+    def checked(self, compute: Callable[[list[int]], list], n: int,
+                stable: Callable[[int, object], bool]) -> list:
+        """One result per article, made in the current mode and, in a checked mode, made again
+        in fp32 for the articles whose result is a close call.
+
+        Args:
+            compute: gives the results (e.g. probability rows, sentence scores) of the listed
+                articles, in that order, in the predictor's current mode.
+            n: how many articles there are.
+            stable: stable(i, result) is False when article i's decision could change under a
+                shift of its scores by `tolerance`.
+        """
+        results = compute(list(range(n)))
+        if not self.tolerance:
+            return results
+        unsure = [i for i in range(n) if not stable(i, results[i])]
+        if unsure:
+            with self.in_fp32():
+                for i, again in zip(unsure, compute(unsure)):
+                    results[i] = again
+        self.stats["checked"] = self.stats.get("checked", 0) + n
+        self.stats["rechecked"] = self.stats.get("rechecked", 0) + len(unsure)
+        return results
+
+    @contextlib.contextmanager
+    def in_fp32(self):
+        """Run in fp32 inside the block (the model is the fp32 one the fast mode was made from)."""
+        fast = self.backend
+        self.backend = TorchBackend(self.base_model, self.device, "fp32")
+        try:
+            yield
+        finally:
+            self.backend = fast
 
     def settle(self, items: list[dict], encoded: list[Encoded] | None,
                targets: list[str] | None = None, sample: int = calibration.SAMPLE) -> None:
@@ -97,9 +140,11 @@ class Predictor:
             n = n or k
             return self._predict(items[:n], None if encoded is None else encoded[:n], targets)
 
-        self.decision = calibration.calibrate(self, run, k)
+        def values() -> list:
+            return self.values(items[:k], None if encoded is None else encoded[:k], targets)
+
+        self.decision = calibration.calibrate(self, run, k, values=values)
         self.pending = False
-        self.stats = {"real_tokens": 0, "computed_tokens": 0}
         if self.cache_key is not None:
             calibration.save_decision(self.cache_key, self.decision)
 
@@ -141,6 +186,13 @@ class Predictor:
     def _predict(self, items: list[dict], encoded: list[Encoded] | None,
                  targets: list[str] | None) -> list:
         raise NotImplementedError
+
+    def values(self, items: list[dict], encoded: list[Encoded] | None,
+               targets: list[str] | None) -> list[torch.Tensor]:
+        """The scores the outputs are decided from, unchecked, in the current mode: one 1-D
+        tensor per decision (calibration measures how far a fast mode shifts them). Empty where
+        the outputs cannot be checked (generated text)."""
+        return []
 
     def batches(self, items: list, lengths: list[int], collate: Callable[[list], dict]
                 ) -> Iterator[tuple[list[int], dict]]:

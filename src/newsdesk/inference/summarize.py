@@ -20,7 +20,7 @@ from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, 
 from newsdesk.models.folder import AbstractiveSettings, ExtractiveSettings
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import load_kwargs, local_folder
-from newsdesk.models.selection import select_sentences, summary_text
+from newsdesk.models.selection import select_sentences, stable_selection, summary_text
 
 
 class SummaryPredictor(Predictor):
@@ -72,9 +72,22 @@ class SummaryPredictor(Predictor):
         return self.extract_encoded(self.encode([{"text": t} for t in texts]))
 
     def extract_encoded(self, encoded: list[Encoded]) -> list[tuple[list[str], list[int]]]:
-        scores = self.score(encoded)
+        """(sentences, chosen indices) per article; in a checked mode, articles whose choice is
+        a close call are scored again in fp32."""
+        def stable(i: int, scores: list[float]) -> bool:
+            return stable_selection(encoded[i].sentences, scores, self.settings, self.tolerance)
+
+        scores = self.checked(lambda index: self.score([encoded[i] for i in index]), len(encoded),
+                              stable)
         return [(e.sentences, select_sentences(e.sentences, sc, self.settings))
                 for e, sc in zip(encoded, scores)]
+
+    def values(self, items: list[dict], encoded: list[Encoded] | None,
+               targets: list[str] | None = None) -> list[torch.Tensor]:
+        """Unchecked sentence scores, one tensor per article (none for abstractive folders)."""
+        if not self.extractive:
+            return []
+        return [torch.tensor(sc) for sc in self.score(encoded)]
 
     @torch.inference_mode()
     def score(self, encoded: list[Encoded]) -> list[list[float]]:

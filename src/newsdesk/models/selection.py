@@ -66,6 +66,33 @@ def select_sentences(sentences: list[str], scores: list[float], settings) -> lis
     return within_budget(sentences, order, budget_words(sentences, settings), skip=blocked)
 
 
+def stable_selection(sentences: list[str], scores: list[float], settings, tolerance: float
+                     ) -> bool:
+    """Whether `select_sentences` would choose the same sentences if any two scores closer than
+    `tolerance` swapped places, among the sentences it reads (the better-scored ones down to
+    the first it did not need, and any within `tolerance` of that one).
+
+    The choice depends only on the order of the scores, so a small shift of the scores can
+    change it only by swapping close neighbours; one swap at a time is tried.
+    """
+    chosen = select_sentences(sentences, scores, settings)
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    place = {i: k for k, i in enumerate(order)}
+    end = max((place[i] for i in chosen), default=0) + 2
+    while end < len(order) and scores[order[end - 1]] - scores[order[end]] < tolerance:
+        end += 1
+    read = order[:end]
+    for a, i in enumerate(read):
+        for j in read[a + 1 :]:
+            if scores[i] - scores[j] >= tolerance:
+                break  # sorted: the rest are further apart
+            swapped = list(scores)
+            swapped[i], swapped[j] = scores[j], scores[i]
+            if select_sentences(sentences, swapped, settings) != chosen:
+                return False
+    return True
+
+
 SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 
 

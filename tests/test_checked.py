@@ -1,0 +1,100 @@
+"""Checked reduced precision: close calls are made again in fp32, so outputs equal fp32's."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from newsdesk.inference import ClassifierPredictor, SummaryPredictor
+from newsdesk.inference.calibrate import calibrate, shift
+from newsdesk.inference.hardware import detect
+from newsdesk.models.folder import ExtractiveSettings
+from newsdesk.models.selection import select_sentences, stable_selection
+from test_calibrate import AMX, TEXTS, Clock, tiny_run
+
+SENTENCES = ["The bank raised its rates on Monday.", "Shares fell after the news.",
+             "Analysts had expected a cut.", "The weather was mild.", "A match was played."]
+TWO = ExtractiveSettings(max_length=64, budget="sentences", sentences=2, trigram_blocking=False,
+                         sentences_only=False)
+
+
+def test_shift_is_how_far_neighbouring_differences_move():
+    reference = [torch.tensor([1.0, 0.0, 0.5]), torch.tensor([0.2, 0.3])]
+    moved = [torch.tensor([1.1, -0.1, 0.5]), torch.tensor([0.2, 0.35])]
+    # neighbours in the reference's order: 1.0-0.5 and 0.5-0.0 each moved by 0.1, 0.3-0.2 by 0.05
+    assert shift(reference, moved, quantile=1.0) == pytest.approx(0.1)
+    assert shift(reference, moved, quantile=0.0) == pytest.approx(0.05)
+    assert shift(reference, reference) == 0.0 and shift([torch.tensor([1.0])], [torch.tensor([2.0])]) == 0.0
+
+
+def test_selection_is_a_close_call_only_where_a_swap_changes_it():
+    scores = [0.9, 0.5, 0.48, 0.1, 0.09]  # picks 0 and 1; 1 and 2 are 0.02 apart
+    assert select_sentences(SENTENCES, scores, TWO) == [0, 1]
+    assert not stable_selection(SENTENCES, scores, TWO, tolerance=0.03)
+    assert stable_selection(SENTENCES, scores, TWO, tolerance=0.01)
+    # a near tie among sentences it never reads (3 and 4) is no close call
+    assert stable_selection(SENTENCES, [0.9, 0.5, 0.3, 0.1, 0.09], TWO, tolerance=0.05)
+    # a near tie inside the chosen pair does not change the choice either
+    assert stable_selection(SENTENCES, [0.9, 0.89, 0.3, 0.1, 0.0], TWO, tolerance=0.05)
+
+
+def test_classifier_close_calls(tiny_models):
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                    precision="int8")
+    predictor.tolerance = 0.1
+    assert predictor.stable(torch.tensor([0.6, 0.3, 0.1]))
+    assert not predictor.stable(torch.tensor([0.45, 0.4, 0.15]))
+
+
+def test_checked_mode_gives_fp32_outputs_on_close_calls(tiny_models):
+    reference = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                    precision="fp32")
+    fast = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                               precision="int8")
+    expected = reference.predict(TEXTS)
+    fast.use("int8", fast.max_tokens, tolerance=10.0)  # every decision is a close call
+    assert fast.predict(TEXTS) == expected and fast.engine == "torch:int8+check"
+    assert fast.stats["rechecked"] == fast.stats["checked"] == len(TEXTS)
+    fast.use("int8", fast.max_tokens, tolerance=1e-9)  # none is
+    before = dict(fast.stats)
+    fast.predict(TEXTS)
+    assert fast.stats["rechecked"] == before["rechecked"]
+    assert fast.stats["checked"] == before["checked"] + len(TEXTS)
+
+
+def test_checked_stance_pairs_and_summaries_equal_fp32(tiny_models):
+    reference = ClassifierPredictor.from_pretrained(tiny_models["stance"], device="cpu",
+                                                    precision="fp32")
+    fast = ClassifierPredictor.from_pretrained(tiny_models["stance"], device="cpu",
+                                               precision="int8")
+    fast.use("int8", fast.max_tokens, tolerance=10.0)
+    targets = ["Profit rose", "The team won"] * (len(TEXTS) // 2) + ["Profit rose"]
+    assert fast.predict(TEXTS, targets) == reference.predict(TEXTS, targets)
+    summarizer = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu",
+                                                  precision="fp32")
+    articles = [" ".join(TEXTS[i:] + TEXTS[:i]) for i in range(4)]
+    expected = summarizer.summarize(articles)
+    summarizer.use("int8", summarizer.max_tokens, tolerance=10.0)
+    assert summarizer.summarize(articles) == expected
+    assert summarizer.stats["rechecked"] == len(articles)
+
+
+def test_calibration_sets_the_tolerance_from_the_shift_it_measures(tiny_models):
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu")
+    items = [{"text": t, "title": None} for t in TEXTS]
+    encoded = predictor.encode(items)
+
+    def values():
+        return predictor.values(items, encoded)
+
+    decision = calibrate(predictor, tiny_run(predictor), len(TEXTS), detect(AMX),
+                         timer=Clock(predictor, {"fp32": 3.0, "bf16": 2.0, "int8": 1.0}),
+                         values=values)
+    rows = {r["precision"]: r for r in decision.rows if r["max_tokens"] == decision.rows[0]["max_tokens"]}
+    assert rows["fp32"]["tolerance"] == 0.0
+    assert decision.tolerance == predictor.tolerance == rows[decision.precision]["tolerance"]
+    predictor.use("fp32", decision.max_tokens)
+    reference = values()
+    predictor.use("int8", decision.max_tokens)
+    assert rows["int8"]["tolerance"] == pytest.approx(shift(reference, values()), abs=1e-6)
+    assert rows["int8"]["tolerance"] > 0 and rows["int8"]["agreement"] == 1.0
