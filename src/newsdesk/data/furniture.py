@@ -87,7 +87,7 @@ LINE_RULES = (
           r"^(?:filed under|tags?|topics?|categories|category|posted in)\s*:.*$",
           "tag and category lines"),
     _rule("contact_prompt",
-          r"(?=.*\b[\w.+-]+@[\w-]+\.[\w.]+\b)(?=.*(?:we'?d (?:like|love) to hear|let us know"
+          r"^(?=.*\b[\w.+-]+@[\w-]+\.[\w.]+\b)(?=.*(?:we'?d (?:like|love) to hear|let us know"
           r"|send (?:us|your)|contact us|email us|write to us|here'?s our email|tips?\b))",
           "newsroom contact footers: an email address with 'send us', 'we'd like to hear', ...",
           longest=60),
