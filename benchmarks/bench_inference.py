@@ -123,6 +123,8 @@ def run_case(case: dict, queue) -> None:
             out["stance_labels"] = [r["stance"][CLAIM]["label"] for r in results]
             out["summaries"] = [r["summary"] for r in results]
         out["computed_tokens"] = sum(m.stats["computed_tokens"] for m in analyzer.models.values())
+        out["rechecked"] = {n: round(m.stats.get("rechecked", 0) / max(1, m.stats.get("checked", 0)), 3)
+                            for n, m in analyzer.models.items()}
         topic = analyzer.models["topic"].stats
         out["more_than_one_chunk"] = topic.get("more_than_one_chunk", 0) / len(arts)
     out.update(seconds=seconds, articles_per_s=len(texts) / seconds,
@@ -228,7 +230,8 @@ def main() -> None:
     print(f"topic default: {d['articles_per_s']:.2f} art/s = {topic_x:.2f}x the anchor "
           f"(fp32 every chunk {ref['articles_per_s']:.2f} art/s = "
           f"{ref['articles_per_s'] / anchor['articles_per_s']:.2f}x); engine {d['engines']}, "
-          f"max_tokens {d['max_tokens']}; labels agree with fp32 whole reading "
+          f"max_tokens {d['max_tokens']}; made again in fp32 (close calls) {d['rechecked']}; "
+          f"labels agree with fp32 whole reading "
           f"{agreement(d['labels'], ref['labels']):.4f}; {100 * d['more_than_one_chunk']:.1f}% "
           f"of articles read past the first chunk; {100 * share_of_peak(d):.1f}% of the best "
           f"matmul peak; calibration {d['calibration_seconds']:.1f} s; RSS {d['peak_rss_mb']:.0f} MB")
@@ -247,7 +250,8 @@ def main() -> None:
               f"{best('topic')['name']}, {best('stance')['name']}, summariser one at a time)")
         print(f"full default: {f['articles_per_s']:.2f} art/s = {full_x:.2f}x the baseline "
               f"(fp32 every chunk {fref['articles_per_s'] * base_s / args.articles:.2f}x); "
-              f"engine {f['engines']}; topic agree {agreement(f['labels'], fref['labels']):.4f}, "
+              f"engine {f['engines']}; made again in fp32 {f['rechecked']}; "
+              f"topic agree {agreement(f['labels'], fref['labels']):.4f}, "
               f"stance agree {row['stance_agree']:.4f}, summaries equal "
               f"{row['summary_equal']:.4f}; {100 * row['full_peak']:.1f}% of the best matmul peak; "
               f"RSS {f['peak_rss_mb']:.0f} MB")
