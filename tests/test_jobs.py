@@ -242,3 +242,27 @@ def test_resume_after_a_kill_between_the_output_write_and_the_progress_save(
     result = run_job(analyzer, src, out, window=4, progress_bar=False)
     assert result["resumed_from"] == 4
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_a_resumed_job_keeps_its_checked_mode(tmp_path, tiny_models):
+    from newsdesk.inference.calibrate import cache_file
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_articles(src, 12)
+    first = NewsAnalyzer.from_pretrained(topic=tiny_models["topic"], device="cpu")
+    with run_fails(first, 2, RuntimeError("killed")), pytest.raises(RuntimeError):
+        run_job(first, src, out, window=4, progress_bar=False)
+    started = json.loads(Path(str(out) + ".progress.json").read_text())["engines"]["topic"]
+    assert set(started) == {"precision", "max_tokens", "tolerance"}
+    # the machine forgets its calibration, and the started mode is made a checked one
+    cache_file().unlink()
+    progress = Path(str(out) + ".progress.json")
+    state = json.loads(progress.read_text())
+    state["engines"]["topic"] = {"precision": "int8", "max_tokens": 2048, "tolerance": 0.25}
+    progress.write_text(json.dumps(state))
+    again = NewsAnalyzer.from_pretrained(topic=tiny_models["topic"], device="cpu")
+    result = run_job(again, src, out, window=4, progress_bar=False)
+    topic = again.models["topic"]
+    assert result["resumed_from"] == 4 and not topic.pending
+    assert (topic.precision, topic.max_tokens, topic.tolerance) == ("int8", 2048, 0.25)
+    assert topic.engine == "torch:int8+check"
