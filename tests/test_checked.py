@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -10,7 +12,9 @@ from newsdesk.inference.calibrate import calibrate, shift
 from newsdesk.inference.hardware import detect
 from newsdesk.models.folder import ExtractiveSettings
 from newsdesk.models.selection import select_sentences, stable_selection
-from test_calibrate import AMX, TEXTS, Clock, tiny_run
+from test_calibrate import AMX, TEXTS, Clock, confident_folder, tiny_run
+
+from conftest import make_article
 
 SENTENCES = ["The bank raised its rates on Monday.", "Shares fell after the news.",
              "Analysts had expected a cut.", "The weather was mild.", "A match was played."]
@@ -98,3 +102,29 @@ def test_calibration_sets_the_tolerance_from_the_shift_it_measures(tiny_models):
     predictor.use("int8", decision.max_tokens)
     assert rows["int8"]["tolerance"] == pytest.approx(shift(reference, values()), abs=1e-6)
     assert rows["int8"]["tolerance"] > 0 and rows["int8"]["agreement"] == 1.0
+
+
+def test_calibration_widens_the_tolerance_where_the_quantile_lets_outputs_change(tmp_path,
+                                                                                   tiny_models):
+    predictor = ClassifierPredictor.from_pretrained(confident_folder(tmp_path, tiny_models["topic"]),
+                                                    device="cpu")
+    rng = random.Random(0)
+    topics = ["business", "sport", "tech"]
+    items = [{"text": make_article(rng, topics[i % 3], 3), "title": None} for i in range(12)]
+    encoded = predictor.encode(items)
+    first = {}
+
+    def run(n=None):  # int8 changes a label at the first (quantile) tolerance only
+        out = predictor._predict(items[:n], encoded[:n], None)
+        if predictor.precision == "int8" and \
+                first.setdefault("tolerance", predictor.tolerance) == predictor.tolerance:
+            out = [{**out[0], "label": "flipped"}, *out[1:]]
+        return out
+
+    decision = calibrate(predictor, run, len(items), detect(AMX),
+                         timer=Clock(predictor, {"fp32": 3.0, "bf16": 2.0, "int8": 1.0}),
+                         values=lambda: predictor.values(items, encoded))
+    int8 = [r for r in decision.rows if r["precision"] == "int8"]
+    assert [r["agrees"] for r in int8[:2]] == [False, True]
+    assert int8[1]["tolerance"] > int8[0]["tolerance"]
+    assert (decision.precision, decision.tolerance) == ("int8", int8[1]["tolerance"])

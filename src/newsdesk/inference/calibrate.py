@@ -6,8 +6,9 @@ machine, its first real inputs are run in every candidate precision the hardware
 (labels for classifiers, the exact summary for summarisers), and the fastest mode that agrees is
 kept; then the token budget is timed the same way. A reduced precision is timed *checked*: its
 tolerance is how far it moves, against fp32 on the same inputs, the difference between two
-neighbouring scores (the `QUANTILE` of those moves), and close calls within it are made again in
-fp32 (`Predictor.checked`), so the time includes those fp32 runs. The decision is cached in a small JSON file
+neighbouring scores (the `QUANTILE` of those moves; the largest move where that tolerance still
+lets outputs change), and close calls within it are made again in fp32 (`Predictor.checked`), so
+the time includes those fp32 runs. The decision is cached in a small JSON file
 (`$NEWSDESK_CACHE/calibration.json`, default `~/.cache/newsdesk`) keyed by the machine's
 capabilities, the folder's fingerprint, the task and the device, so a changed machine or model
 folder calibrates again. `newsdesk calibrate MODEL_DIR --data ...` shows the table and redoes it.
@@ -203,14 +204,19 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
         return row
 
     for precision in candidate_precisions(caps, device):  # fp32, the reference, first
-        tolerance = 0.0
+        tolerances = [0.0]
         if values is not None:
             predictor.use(precision, default_budget)
             if precision == "fp32":
                 reference_values = values()
             elif reference_values:
-                tolerance = shift(reference_values, values())
-        measure(precision, default_budget, tolerance)
+                moved = values()
+                # the quantile first; where that still changes outputs, the largest move
+                tolerances = [shift(reference_values, moved), shift(reference_values, moved, 1.0)]
+        for tolerance in tolerances:
+            if measure(precision, default_budget, tolerance)["agrees"] or \
+                    tolerance == tolerances[-1]:
+                break
     best = min((r for r in rows if r["agrees"]), key=lambda r: r["seconds"])
     if predictor.options.max_tokens is None:  # a budget the user set is kept
         for budget in budgets:
