@@ -4,8 +4,9 @@ Both on the same prepared split (`newsdesk data prepare reuters`: the dev part c
 ModApte train part, exact-duplicate texts dropped so none sits on both sides). The SVM is the
 field's classic baseline (Joachims 1998; Yang & Liu 1999: micro-F1 0.860 / macro-F1 0.525 on the
 ModApte test split): TF-IDF of words and word pairs, sublinear tf, one linear SVM per category.
-Macro-F1 averages over the categories present in dev. The model's figures are printed with its
-thresholds as tuned on dev (flattering), and cross-fitted (each half of dev scored with
+Macro-F1 averages over the categories present in dev. The model's figures are printed with the
+folder's thresholds (tuned on a validation slice of train with `validation`, honest; on dev
+without, flattering), and cross-fitted (each half of dev scored with
 thresholds tuned on the other half), with the transformer and the TF-IDF part alone.
 
     python benchmarks/bench_reuters.py --model runs/topics-reuters --data data/reuters
@@ -24,6 +25,7 @@ from sklearn.svm import LinearSVC
 
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.hardware import detect
+from newsdesk.models.folder import read_settings
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.multilabel import multi_hot, names_of
 from newsdesk.training.evaluation import evaluate_classifier
@@ -63,7 +65,10 @@ def main() -> None:
         return
     ds = dev.rename_column("topics", "y")
     m = evaluate_classifier(args.model, ds, device="cpu")
-    print(row("newsdesk, folder thresholds (tuned on this dev split)", m))
+    fitted_on = read_settings(args.model).fitted_on
+    where = "a validation slice of train: honest" if fitted_on == "validation" else \
+        "this dev split: flattering"
+    print(row(f"newsdesk, folder thresholds (tuned on {where})", m))
     print(row("newsdesk, thresholds cross-fitted on dev halves", m["crossfit"]))
     for part, name in (("model_only", "transformer alone"), ("words_only", "TF-IDF part alone")):
         if part in m:
