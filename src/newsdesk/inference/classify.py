@@ -95,25 +95,32 @@ class ClassifierPredictor(Predictor):
         """Topic: a prediction per article. Stance: {target: prediction} per article."""
         if not self.task.pair:
             return self.decode(self.probs(items, encoded, checked=True))
-        targets = list(targets or [])
-        n = len(items)
-        pairs = [(i, t) for t in targets for i in range(n)]
-        probs = self.probs([items[i] for i, _ in pairs], [encoded[i] for i, _ in pairs],
-                           [t for _, t in pairs], checked=True)
-        out: list[dict] = [{} for _ in range(n)]
+        pairs = self.pairs(len(items), targets)
+        probs = self.probs(*self.pair_inputs(pairs, items, encoded), checked=True)
+        out: list[dict] = [{} for _ in items]
         for (i, t), p in zip(pairs, self.decode(probs)):
             out[i][t] = p
         return out
+
+    @staticmethod
+    def pairs(n: int, targets: list[str] | None) -> list[tuple[int, str]]:
+        """(article, target) for every target and each of `n` articles, target by target."""
+        return [(i, t) for t in targets or [] for i in range(n)]
+
+    @staticmethod
+    def pair_inputs(pairs: list[tuple[int, str]], items: list[dict], encoded: list[Encoded]
+                    ) -> tuple[list[dict], list[Encoded], list[str]]:
+        """The items, encodings and targets of `pairs`, one entry per pair."""
+        return ([items[i] for i, _ in pairs], [encoded[i] for i, _ in pairs],
+                [t for _, t in pairs])
 
     def values(self, items: list[dict], encoded: list[Encoded],
                targets: list[str] | None = None) -> list[torch.Tensor]:
         """Unchecked probabilities, one row per decision (per article, or per article and
         target); a multi-label row also holds the thresholds its probabilities are held to."""
         if self.task.pair:
-            n = len(items)
-            pairs = [(i, t) for t in targets or [] for i in range(n)]
-            items, encoded = [items[i] for i, _ in pairs], [encoded[i] for i, _ in pairs]
-            targets = [t for _, t in pairs]
+            items, encoded, targets = self.pair_inputs(self.pairs(len(items), targets), items,
+                                                       encoded)
         rows = list(self.probs(items, encoded, targets))
         if self.settings.multi_label:
             s = self.settings

@@ -14,9 +14,10 @@ Under `precision="auto"` a predictor runs its first real inputs through a short 
 names the mode that produced the outputs.
 
 A reduced precision chosen by the calibration runs *checked*: each decision (a label, a
-summary's sentence choice) whose scores are closer to changing than the largest bf16/int8-vs-fp32
-score shift seen in calibration (`tolerance`) is made again in fp32, so the fast mode gives
-fp32's outputs, paying fp32 only for the close calls (`checked`).
+summary's sentence choice) whose scores are closer to changing than the bf16/int8-vs-fp32 shift
+measured in calibration (`tolerance`, see `calibrate.shift`) is made again in fp32, so the fast
+mode gives fp32's outputs but for shifts beyond that, paying fp32 only for the close calls
+(`checked`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Predictor:
         self.base_model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
+        self.backend: TorchBackend | None = None
         self.decision: calibration.Decision | None = None
         self.cache_key = None
         self.pending = self.options.precision == "auto"  # calibrate on the first real inputs
@@ -75,9 +77,11 @@ class Predictor:
     def use(self, precision: str, max_tokens: int, tolerance: float = 0.0) -> None:
         """Run from now on in `precision` with batches of `max_tokens` padded tokens; with a
         `tolerance` > 0, decisions closer than that to changing are made again in fp32."""
+        if self.backend is None or self.backend.precision != precision:
+            # kept while the precision stays: no new bf16 copy or int8 quantisation per budget
+            self.backend = TorchBackend(self.base_model, self.device, precision)
         self.precision, self.max_tokens = precision, max_tokens
         self.tolerance = tolerance if precision != "fp32" else 0.0
-        self.backend = TorchBackend(self.base_model, self.device, precision)
 
     def keep_mode(self, precision: str, max_tokens: int, tolerance: float = 0.0) -> None:
         """Under "auto", run in this mode (the one an interrupted job started with) instead of
