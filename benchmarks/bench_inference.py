@@ -125,6 +125,9 @@ def run_case(case: dict, queue) -> None:
         out["computed_tokens"] = sum(m.stats["computed_tokens"] for m in analyzer.models.values())
         out["rechecked"] = {n: round(m.stats.get("rechecked", 0) / max(1, m.stats.get("checked", 0)), 3)
                             for n, m in analyzer.models.items()}
+        out["model_seconds"] = {n: (round(m.stats.get("seconds", 0), 2),
+                                    round(m.stats.get("recheck_seconds", 0), 2))
+                                for n, m in analyzer.models.items()}
         topic = analyzer.models["topic"].stats
         out["more_than_one_chunk"] = topic.get("more_than_one_chunk", 0) / len(arts)
     out.update(seconds=seconds, articles_per_s=len(texts) / seconds,
@@ -250,7 +253,8 @@ def main() -> None:
               f"{best('topic')['name']}, {best('stance')['name']}, summariser one at a time)")
         print(f"full default: {f['articles_per_s']:.2f} art/s = {full_x:.2f}x the baseline "
               f"(fp32 every chunk {fref['articles_per_s'] * base_s / args.articles:.2f}x); "
-              f"engine {f['engines']}; made again in fp32 {f['rechecked']}; "
+              f"engine {f['engines']}; made again in fp32 {f['rechecked']}; seconds per "
+              f"model (of them rechecks) {f['model_seconds']}; "
               f"topic agree {agreement(f['labels'], fref['labels']):.4f}, "
               f"stance agree {row['stance_agree']:.4f}, summaries equal "
               f"{row['summary_equal']:.4f}; {100 * row['full_peak']:.1f}% of the best matmul peak; "

@@ -59,6 +59,7 @@ def test_checked_mode_gives_fp32_outputs_on_close_calls(tiny_models):
     fast.use("int8", fast.max_tokens, tolerance=10.0)  # every decision is a close call
     assert fast.predict(TEXTS) == expected and fast.engine == "torch:int8+check"
     assert fast.stats["rechecked"] == fast.stats["checked"] == len(TEXTS)
+    assert 0 < fast.stats["recheck_seconds"] < fast.stats["seconds"]  # rechecks are part of it
     fast.use("int8", fast.max_tokens, tolerance=1e-9)  # none is
     before = dict(fast.stats)
     fast.predict(TEXTS)

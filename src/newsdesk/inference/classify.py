@@ -258,9 +258,8 @@ class ClassifierPredictor(Predictor):
                               None if words is None else words[index]).max(-1).values
             active = [a for a, p in zip(active, sure.tolist())
                       if p < self.cascade and step < len(chunks[a])]
-        self.stats["articles"] = self.stats.get("articles", 0) + n
-        self.stats["more_than_one_chunk"] = self.stats.get("more_than_one_chunk", 0) + int(
-            (counts > 1).sum())
+        self.count("articles", n)
+        self.count("more_than_one_chunk", int((counts > 1).sum()))
         return sums / counts.clamp(min=1)
 
     def stance_probs(self, encoded: list[Encoded], texts: list[str], targets: list[str],

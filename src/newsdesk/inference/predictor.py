@@ -23,6 +23,7 @@ mode gives fp32's outputs but for shifts beyond that, paying fp32 only for the c
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -59,7 +60,8 @@ class Predictor:
         self.device = torch.device(self.options.device)
         self.base_model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        self.stats = {"real_tokens": 0, "computed_tokens": 0}  # padding efficiency
+        # padding efficiency; with `predict_encoded`'s seconds and `checked`'s counts
+        self.stats = {"real_tokens": 0, "computed_tokens": 0}
         self.backend: TorchBackend | None = None
         self.decision: calibration.Decision | None = None
         self.cache_key = None
@@ -111,14 +113,20 @@ class Predictor:
         results = compute(list(range(n)))
         if not self.tolerance:
             return results
+        start = time.perf_counter()
         unsure = [i for i in range(n) if not stable(i, results[i])]
         if unsure:
             with self.in_fp32():
                 for i, again in zip(unsure, compute(unsure)):
                     results[i] = again
-        self.stats["checked"] = self.stats.get("checked", 0) + n
-        self.stats["rechecked"] = self.stats.get("rechecked", 0) + len(unsure)
+        self.count("checked", n)
+        self.count("rechecked", len(unsure))
+        self.count("recheck_seconds", time.perf_counter() - start)
         return results
+
+    def count(self, key: str, amount: float) -> None:
+        """Add to one of `stats`: tokens, decisions checked and made again, seconds."""
+        self.stats[key] = self.stats.get(key, 0) + amount
 
     @contextlib.contextmanager
     def in_fp32(self):
@@ -185,7 +193,11 @@ class Predictor:
                         targets: list[str] | None = None) -> list:
         """One result per article, in input order (see the task's `output`)."""
         self.settle(items, encoded, targets)
-        return self._predict(items, encoded, targets)
+        start = time.perf_counter()
+        try:
+            return self._predict(items, encoded, targets)
+        finally:
+            self.count("seconds", time.perf_counter() - start)
 
     def _predict(self, items: list[dict], encoded: list[Encoded] | None,
                  targets: list[str] | None) -> list:
