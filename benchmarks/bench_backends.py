@@ -3,7 +3,8 @@ on this machine for a topic model, at equal inputs.
 
 Times the encoder-classifier's forward pass on real BBC chunks, batches of 16 x 256 tokens (the
 CPU token budget), in: torch fp32, torch bf16 autocast, torch bf16 weights (what newsdesk runs
-for bf16 on CPU), torch int8 dynamic quantisation, and, when `onnxruntime`, `onnx` and
+for bf16 on CPU), torch int8 dynamic quantisation, `torch.compile` of the bf16 weights (its
+compile time printed; not a newsdesk mode), and, when `onnxruntime`, `onnx` and
 `onnxscript` are installed (they are not dependencies of newsdesk), ONNX Runtime fp32 and int8
 (per-channel dynamic quantisation) from a `torch.onnx.export` of the same model, and, when
 `openvino` is installed, OpenVINO fp32 and bf16 (its inference-precision hint) from
@@ -78,6 +79,14 @@ def main() -> None:
         torch_case("torch bf16 autocast", model, torch.bfloat16)
         torch_case("torch bf16 weights (newsdesk bf16)", copy.deepcopy(model).to(torch.bfloat16))
         torch_case("torch int8 dynamic (newsdesk int8)", quantize(model))
+        try:  # inductor fuses GELU, layer norm and the adds around the matmuls; needs a C compiler
+            compiled = torch.compile(copy.deepcopy(model).to(torch.bfloat16))
+            start = time.perf_counter()
+            compiled(**batch)
+            print(f"torch.compile (bf16 weights, this batch shape): {time.perf_counter() - start:.1f} s")
+            torch_case("torch.compile bf16 weights", compiled)
+        except Exception as e:  # noqa: BLE001 - a row this machine cannot give is reported, not fatal
+            print(f"torch.compile failed here: {type(e).__name__}: {str(e)[:200]}")
     try:
         import onnxruntime as ort
         from onnxruntime.quantization import QuantType, quantize_dynamic

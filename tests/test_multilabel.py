@@ -120,6 +120,23 @@ def test_thresholds_are_tuned_per_label_on_a_constructed_case():
     assert "c" not in own and 0.05 <= fallback <= 0.95
 
 
+def test_rare_labels_share_a_threshold_tuned_on_their_pooled_positives():
+    torch.manual_seed(0)
+    n = 400
+    gold = torch.zeros(n, 3)
+    gold[:, 0] = torch.rand(n) < 0.5
+    gold[:2, 1] = gold[2:4, 2] = 1  # two positives each: too few to tune alone
+    probs = torch.rand(n, 3) * 0.1
+    probs[:, 0] += gold[:, 0] * 0.5 + 0.3  # frequent label: positives 0.8-0.9, negatives 0.3-0.4
+    probs[:, 1:] += gold[:, 1:] * 0.2      # rare labels: positives 0.2-0.3, negatives under 0.1
+    own, shared = tune_thresholds(probs, gold, ["a", "b", "c"], no_label="none")
+    assert set(own) == {"a"} and 0.4 < own["a"] <= 0.8
+    assert 0.1 <= shared <= 0.2  # where the rare positives are; micro-F1 alone would cut at 0.4+
+    gold[:, 1:] = 0  # no rare positive to tune on: micro-F1 over all labels decides
+    _, shared = tune_thresholds(probs, gold, ["a", "b", "c"], no_label="none")
+    assert shared > 0.3
+
+
 def test_no_label_rule_best_or_none():
     probs = torch.tensor([[0.2, 0.4], [0.9, 0.1]])
     t = torch.tensor([0.5, 0.5])

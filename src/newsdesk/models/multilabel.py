@@ -2,8 +2,8 @@
 
 A multi-label model scores every label independently (sigmoid outputs, binary cross-entropy in
 training). Which labels an article gets is decided by a threshold per label, tuned on held-out
-articles to maximise that label's F1; a label seen too rarely there to tune falls back to a
-global threshold tuned for micro-F1 over all labels. When no label reaches its threshold,
+articles to maximise that label's F1; the labels seen too rarely there to tune alone share one
+threshold, tuned for their pooled F1. When no label reaches its threshold,
 `no_label` says what to return: "best" (the highest-scored label alone) or "none" (no label).
 """
 
@@ -56,18 +56,18 @@ def f1_counts(on: torch.Tensor, gold: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def tune_thresholds(probs: torch.Tensor, gold: torch.Tensor, labels: list[str],
                     no_label: str = "best") -> tuple[dict[str, float], float]:
-    """Per-label thresholds that maximise each label's F1 on (probs, gold), and the global
-    threshold that maximises micro-F1 (used for labels with under `MIN_POSITIVES` positives).
+    """Per-label thresholds that maximise each label's F1 on (probs, gold), for the labels with
+    at least `MIN_POSITIVES` positives, and one shared threshold for the others.
+
+    The shared threshold maximises the pooled F1 of the labels it serves (true and false
+    positives summed over them, the tuned labels at their own thresholds): a rare label's
+    probabilities sit lower than a frequent one's, so the threshold that suits the frequent
+    labels misses most rare positives. Where those labels have no positive here, it maximises
+    micro-F1 over all labels.
 
     Returns:
-        ({label: threshold} for the labels tuned on their own, global threshold).
+        ({label: threshold} for the labels tuned on their own, shared threshold).
     """
-    best_global, best_micro = 0.5, -1.0
-    for t in GRID:
-        tp, fp, fn = f1_counts(decide(probs, torch.full((len(labels),), t), no_label), gold)
-        micro = float(2 * tp.sum() / max(1.0, float(2 * tp.sum() + fp.sum() + fn.sum())))
-        if micro > best_micro + 1e-9:
-            best_global, best_micro = t, micro
     own = {}
     positives = gold.sum(0)
     for j, lab in enumerate(labels):
@@ -78,11 +78,34 @@ def tune_thresholds(probs: torch.Tensor, gold: torch.Tensor, labels: list[str],
             on = (probs[:, j] >= t).float()
             tp = float((on * gold[:, j]).sum())
             scores.append(2 * tp / max(1.0, float(on.sum() + gold[:, j].sum())))
-        top = max(scores)
-        # the middle of the best plateau: a threshold that is not at the edge of its range
-        best = [t for t, s in zip(GRID, scores) if s >= top - 1e-9]
-        own[lab] = best[len(best) // 2]
+        own[lab] = _plateau_middle(scores)
+    rest = [j for j, lab in enumerate(labels) if lab not in own]
+    if rest and positives[rest].sum() > 0:
+        scores = []
+        for t in GRID:
+            on = decide(probs, threshold_vector(labels, own, t), no_label)[:, rest]
+            tp, fp, fn = f1_counts(on, gold[:, rest])
+            scores.append(_f1(tp.sum(), fp.sum(), fn.sum()))
+        return own, _plateau_middle(scores)
+    best_global, best_micro = 0.5, -1.0
+    for t in GRID:
+        tp, fp, fn = f1_counts(decide(probs, torch.full((len(labels),), t), no_label), gold)
+        micro = _f1(tp.sum(), fp.sum(), fn.sum())
+        if micro > best_micro + 1e-9:
+            best_global, best_micro = t, micro
     return own, best_global
+
+
+def _f1(tp, fp, fn) -> float:
+    return float(2 * tp / max(1.0, float(2 * tp + fp + fn)))
+
+
+def _plateau_middle(scores: list[float]) -> float:
+    """The middle of the best plateau of `GRID`'s scores: a threshold not at the edge of its
+    range."""
+    top = max(scores)
+    best = [t for t, s in zip(GRID, scores) if s >= top - 1e-9]
+    return best[len(best) // 2]
 
 
 def threshold_vector(labels: list[str], thresholds: dict[str, float], fallback: float
