@@ -105,9 +105,10 @@ class ClassifierSettings(FolderSettings):
     multi_label: bool = False
     """Topic: each article gets a list of labels (sigmoid scores, a threshold per label)."""
     thresholds: dict[str, float] = field(default_factory=dict)
-    """Multi-label: decision threshold per label, tuned on dev after training."""
+    """Multi-label: decision threshold per label, tuned after training (see `fitted_on`)."""
     threshold: float = 0.5
-    """Multi-label: the threshold of labels without their own (tuned on dev for micro-F1)."""
+    """Multi-label: the threshold shared by labels without their own (too few positives to tune
+    alone), tuned for their pooled F1."""
     no_label: str = "best"
     """Multi-label: when no label reaches its threshold, "best" returns the top label alone,
     "none" returns no label."""
