@@ -37,13 +37,16 @@ def trigrams(sentence: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
-def select_sentences(sentences: list[str], scores: list[float], settings) -> list[int]:
+def select_sentences(sentences: list[str], scores: list[float], settings,
+                     grams: list[set] | None = None) -> list[int]:
     """Indices of the chosen sentences, in article order, under the folder's budget.
 
     Args:
         sentences: the article's sentences.
         scores: one score per sentence (higher is better).
         settings: an `ExtractiveSettings` (budget, ratio, sentences, words, trigram_blocking).
+        grams: each sentence's `trigrams`, when the caller selects from the same sentences
+            many times; computed here otherwise.
     """
     if not sentences:
         return []
@@ -56,11 +59,11 @@ def select_sentences(sentences: list[str], scores: list[float], settings) -> lis
         for i in order:  # a sentence repeating a trigram of a better-scored one is skipped
             if i in blocked:
                 continue
-            grams = trigrams(sentences[i])
-            if grams & seen:
+            mine = grams[i] if grams is not None else trigrams(sentences[i])
+            if mine & seen:
                 blocked.add(i)
             else:
-                seen |= grams
+                seen |= mine
     if settings.budget == "sentences":
         return sorted([i for i in order if i not in blocked][: settings.sentences])
     return within_budget(sentences, order, budget_words(sentences, settings), skip=blocked)
@@ -75,7 +78,8 @@ def stable_selection(sentences: list[str], scores: list[float], settings, tolera
     The choice depends only on the order of the scores, so a small shift of the scores can
     change it only by swapping close neighbours; one swap at a time is tried.
     """
-    chosen = select_sentences(sentences, scores, settings)
+    grams = [trigrams(s) for s in sentences] if settings.trigram_blocking else None
+    chosen = select_sentences(sentences, scores, settings, grams)
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     place = {i: k for k, i in enumerate(order)}
     end = max((place[i] for i in chosen), default=0) + 2
@@ -88,7 +92,7 @@ def stable_selection(sentences: list[str], scores: list[float], settings, tolera
                 break  # sorted: the rest are further apart
             swapped = list(scores)
             swapped[i], swapped[j] = scores[j], scores[i]
-            if select_sentences(sentences, swapped, settings) != chosen:
+            if select_sentences(sentences, swapped, settings, grams) != chosen:
                 return False
     return True
 
