@@ -165,14 +165,14 @@ def test_lexical_multilabel_probabilities_are_independent():
     assert not abs(probs.sum() - 1) < 1e-3  # sigmoids, not a softmax
 
 
-def test_lexical_multilabel_positive_weights_lift_a_rare_label():
+def test_lexical_multilabel_balanced_weights_lift_a_rare_label():
     # "wheat" is in both grain stories and in four others: unweighted, about 2 in 6
     texts = [" ".join(["profit"] * 3 + FILLER[:6]) for _ in range(26)]
     texts += [" ".join(["profit", "wheat"] + FILLER[:6]) for _ in range(6)]
     lists = [["business"]] * 30 + [["business", "grain"]] * 2
     labels = ["business", "grain"]
-    plain = LexicalModel.fit_multilabel(texts, lists, labels)
-    weighted = LexicalModel.fit_multilabel(texts, lists, labels, positive_weights=[1.0, 15.0])
+    plain = LexicalModel.fit_multilabel(texts, lists, labels, balanced=False)
+    weighted = LexicalModel.fit_multilabel(texts, lists, labels)
     story = texts[-1:]
     assert plain.predict_proba(story)[0, 1] < 0.5 < weighted.predict_proba(story)[0, 1]
     assert weighted.predict_proba(texts[:1])[0, 1] < 0.5  # the frequent stories stay off

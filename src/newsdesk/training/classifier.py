@@ -213,13 +213,9 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         vectorizer = PairModel.fit_vectorizer(sorted(set(train["target"]) | set(train["text"])))
     elif config.lexical == "tfidf" and trainer.is_world_process_zero():
         log.info("fitting the TF-IDF model blended with the transformer")
-        texts, ys = article_texts(train["title"], train["text"]), list(train["y"])
-        if config.multi_label:  # the transformer's label weights lift the rare labels here too
-            weights = class_weight_tensor(ys, labels, config.class_weights)
-            lexical = LexicalModel.fit_multilabel(texts, ys, labels, config.seed,
-                                                  None if weights is None else weights.numpy())
-        else:
-            lexical = LexicalModel.fit(texts, ys, labels, config.seed)
+        fit = LexicalModel.fit_multilabel if config.multi_label else LexicalModel.fit
+        lexical = fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
+                      config.seed)
 
     def save(out: Path) -> None:
         trainer.save_model(str(out))

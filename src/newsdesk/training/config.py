@@ -92,7 +92,8 @@ class ClassifierConfig:
     class_weights: str = "none"
     """Loss weights: "none", "balanced" (inverse frequency) or "sqrt" (its square root). For a
     multi-label model they weigh each label's positives (negatives / positives, or its square
-    root) in the transformer's loss and in the TF-IDF regressions, which lifts the rare labels."""
+    root) in the transformer's loss, which lifts the rare labels (the multi-label TF-IDF
+    regressions are always class-balanced, `LexicalModel.fit_multilabel`)."""
     downsample: dict[str, float] = field(default_factory=dict)
     """Resampling: label -> fraction of its training examples to keep, e.g. {"unrelated": 0.2}."""
     max_train_examples: int = 0
