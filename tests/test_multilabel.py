@@ -171,7 +171,7 @@ def test_lexical_multilabel_balanced_weights_lift_a_rare_label():
     texts += [" ".join(["profit", "wheat"] + FILLER[:6]) for _ in range(6)]
     lists = [["business"]] * 30 + [["business", "grain"]] * 2
     labels = ["business", "grain"]
-    plain = LexicalModel.fit_multilabel(texts, lists, labels, balanced=False)
+    plain = LexicalModel.fit_multilabel(texts, lists, labels, weighting="none")
     weighted = LexicalModel.fit_multilabel(texts, lists, labels)
     story = texts[-1:]
     assert plain.predict_proba(story)[0, 1] < 0.5 < weighted.predict_proba(story)[0, 1]

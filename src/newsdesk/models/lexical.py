@@ -44,18 +44,18 @@ class LexicalModel:
 
     @classmethod
     def fit_multilabel(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
-                       seed: int = 13, balanced: bool = True) -> LexicalModel:
+                       seed: int = 13, weighting: str = "balanced") -> LexicalModel:
         """Fit one binary logistic regression per label (one-vs-rest) on training articles whose
         labels are lists; `predict_proba` then gives independent per-label probabilities. A
         label with no training article gets a constant low score.
 
         Args:
-            balanced: weigh each label's positives and negatives inversely to their counts
-                (scikit-learn's "balanced"), so a label with a handful of stories still scores
-                high enough for a tuned threshold to find them; unweighted, such a label rarely
-                scores above 0.1. On Reuters (5-fold out-of-fold over the training part,
-                thresholds per label) macro-F1 is 0.573 balanced, 0.521 with the square root of
-                that weight, 0.470 unweighted (benchmarks/RESULTS.md).
+            weighting: "balanced" weighs each label's positives and negatives inversely to
+                their counts (scikit-learn's "balanced"), so a label with a handful of stories
+                still scores high enough for a tuned threshold to find them (unweighted, such a
+                label rarely scores above 0.1); "sqrt" weighs the positives by the square root
+                of negatives / positives (capped at 10); "none" weighs every article alike.
+                newsdesk fits "balanced": `benchmarks/bench_lexical_weights.py` compares them.
         """
         vectorizer = _vectorizer(min_df=2 if len(texts) >= 100 else 1)
         x = vectorizer.fit_transform(texts)
@@ -64,9 +64,8 @@ class LexicalModel:
         for j, lab in enumerate(labels):
             y = np.array([lab in (labs or []) for labs in label_lists])
             if 0 < y.sum() < len(y):
-                clf = _regression(MULTI_LABEL_C, seed)
-                if balanced:
-                    clf.set_params(class_weight="balanced")
+                clf = _regression(MULTI_LABEL_C, seed).set_params(
+                    class_weight=_label_weights(weighting, int(y.sum()), len(y)))
                 clf.fit(x, y)
                 coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
         return cls(vectorizer, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
@@ -143,6 +142,17 @@ class LexicalModel:
         vectorizer.idf_ = idf
         return cls(vectorizer, coef, intercept, labels, settings["c"],
                    settings.get("multi_label", False))
+
+
+def _label_weights(weighting: str, positives: int, n: int) -> str | dict | None:
+    """One label's class weights for `LexicalModel.fit_multilabel`'s regression."""
+    if weighting == "balanced":
+        return "balanced"
+    if weighting == "sqrt":
+        return {True: min(100.0, (n - positives) / positives) ** 0.5, False: 1.0}
+    if weighting == "none":
+        return None
+    raise ValueError(f"weighting must be none, sqrt or balanced, got {weighting!r}")
 
 
 def _pick_c(x, ys: list[str], seed: int) -> float:
