@@ -20,17 +20,13 @@ import torch
 from sklearn.model_selection import KFold
 
 from newsdesk.inference.hardware import detect
-from newsdesk.models import lexical
 from newsdesk.models.inputs import article_texts
+from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.multilabel import decide, multi_hot, names_of, threshold_vector, tune_thresholds
 from newsdesk.training.metrics import multilabel_metrics
 from newsdesk.training.splits import carve_validation, load_classifier_splits
 
 WEIGHTINGS = ("none", "sqrt", "balanced")
-
-
-def fit(texts, label_lists, labels, weighting: str) -> lexical.LexicalModel:
-    return lexical.LexicalModel.fit_multilabel(texts, label_lists, labels, weighting=weighting)
 
 
 def scores(gold, probs, thresholds_from, gold_from, labels) -> tuple[float, float]:
@@ -62,13 +58,15 @@ def main() -> None:
         start = time.perf_counter()
         oof = torch.zeros(len(ys), len(labels))
         for fit_rows, held in KFold(args.folds, shuffle=True, random_state=13).split(texts):
-            model = fit([texts[i] for i in fit_rows], [ys[i] for i in fit_rows], labels, weighting)
+            model = LexicalModel.fit_multilabel([texts[i] for i in fit_rows],
+                                                [ys[i] for i in fit_rows], labels,
+                                                weighting=weighting)
             oof[held] = torch.from_numpy(model.predict_proba([texts[i] for i in held])).float()
         cells = ["{:.4f} / {:.4f}".format(*scores(ys, oof, oof, ys, labels))]
         for seed in map(int, args.seeds.split(",")):
             part, val = carve_validation(train, 0.15, seed, False, True)
-            model = fit(article_texts(part["title"], part["text"]), list(part["y"]), labels,
-                        weighting)
+            model = LexicalModel.fit_multilabel(article_texts(part["title"], part["text"]),
+                                                list(part["y"]), labels, weighting=weighting)
             cells.append("{:.4f} / {:.4f}".format(*scores(list(dev["y"]), proba(model, dev),
                                                           proba(model, val), list(val["y"]),
                                                           labels)))

@@ -121,7 +121,7 @@ class Predictor:
                     results[i] = again
         self.count("checked", n)
         self.count("rechecked", len(unsure))
-        self.count("recheck_seconds", time.perf_counter() - start)
+        self.count("recheck_seconds", time.perf_counter() - start)  # close-call test + fp32
         return results
 
     def count(self, key: str, amount: float) -> None:

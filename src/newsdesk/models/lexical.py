@@ -26,6 +26,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 
 from newsdesk.data.records import DataError
+from newsdesk.models.multilabel import multi_hot, positive_weights
 
 SETTINGS, WEIGHTS = "lexical.json", "lexical.safetensors"
 C_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)  # inverse L2 strength, picked by CV log-loss
@@ -61,11 +62,11 @@ class LexicalModel:
         x = vectorizer.fit_transform(texts)
         coef = np.zeros((len(labels), x.shape[1]), dtype=np.float32)
         intercept = np.full(len(labels), -10.0, dtype=np.float32)
+        weights = _class_weights(weighting, label_lists, labels)
         for j, lab in enumerate(labels):
             y = np.array([lab in (labs or []) for labs in label_lists])
             if 0 < y.sum() < len(y):
-                clf = _regression(MULTI_LABEL_C, seed).set_params(
-                    class_weight=_label_weights(weighting, int(y.sum()), len(y)))
+                clf = _regression(MULTI_LABEL_C, seed).set_params(class_weight=weights[j])
                 clf.fit(x, y)
                 coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
         return cls(vectorizer, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
@@ -144,14 +145,13 @@ class LexicalModel:
                    settings.get("multi_label", False))
 
 
-def _label_weights(weighting: str, positives: int, n: int) -> str | dict | None:
-    """One label's class weights for `LexicalModel.fit_multilabel`'s regression."""
-    if weighting == "balanced":
-        return "balanced"
-    if weighting == "sqrt":
-        return {True: min(100.0, (n - positives) / positives) ** 0.5, False: 1.0}
-    if weighting == "none":
-        return None
+def _class_weights(weighting: str, label_lists: list[list[str]], labels: list[str]) -> list:
+    """Each label's class weights for `LexicalModel.fit_multilabel`'s regressions."""
+    if weighting == "sqrt":  # as the transformer's loss weighs them (`positive_weights`)
+        w = positive_weights(multi_hot(label_lists, labels), "sqrt")
+        return [{True: float(x), False: 1.0} for x in w]
+    if weighting in ("balanced", "none"):
+        return [None if weighting == "none" else "balanced"] * len(labels)
     raise ValueError(f"weighting must be none, sqrt or balanced, got {weighting!r}")
 
 

@@ -31,6 +31,18 @@ def multi_hot(label_lists: list[list[str] | None], labels: list[str]) -> torch.T
     return out
 
 
+MAX_POSITIVE_WEIGHT = 100.0
+"""Cap on a label's positive weight (negatives / positives), so a label seen once stays sane."""
+
+
+def positive_weights(gold: torch.Tensor, mode: str) -> torch.Tensor:
+    """Each label's weight for its positives, from a (records x labels) 0/1 matrix: negatives /
+    positives, capped at `MAX_POSITIVE_WEIGHT`, or its square root for mode "sqrt"."""
+    positives = gold.sum(0).clamp(min=1)
+    w = ((len(gold) - positives) / positives).clamp(max=MAX_POSITIVE_WEIGHT)
+    return w.sqrt() if mode == "sqrt" else w
+
+
 def names_of(on, labels: list[str]) -> list[list[str]]:
     """The label lists of a (records x labels) 0/1 matrix (tensor, array or lists): the
     inverse of `multi_hot`."""

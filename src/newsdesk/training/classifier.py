@@ -29,7 +29,7 @@ from newsdesk.models.folder import ClassifierSettings, write_settings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.loading import load_kwargs, resolve_model
-from newsdesk.models.multilabel import multi_hot, names_of
+from newsdesk.models.multilabel import multi_hot, names_of, positive_weights
 from newsdesk.models.relatedness import PairModel
 from newsdesk.training.config import ClassifierConfig
 from newsdesk.training.evaluation import evaluate_classifier, record_fitted
@@ -86,9 +86,7 @@ def class_weight_tensor(ys: list, labels: list[str], mode: str) -> torch.Tensor 
     if mode == "none":
         return None
     if ys and isinstance(ys[0], list):
-        positives = multi_hot(ys, labels).sum(0).clamp(min=1)
-        w = ((len(ys) - positives) / positives).clamp(max=100.0)
-        return w.sqrt() if mode == "sqrt" else w
+        return positive_weights(multi_hot(ys, labels), mode)
     counts = Counter(ys)
     w = torch.tensor([len(ys) / (len(labels) * max(1, counts[lab])) for lab in labels])
     return w.sqrt() if mode == "sqrt" else w
