@@ -155,7 +155,7 @@ def test_lexical_model_fits_saves_and_checks_its_files(tmp_path):
         LexicalModel.fit(texts, ys, labels + ["sport"])
     settings = json.loads((tmp_path / "lexical.json").read_text())
     (tmp_path / "lexical.json").write_text(json.dumps({**settings, "terms": ["one"]}))
-    with pytest.raises(DataError, match="shapes do not match 1 terms and 2 labels"):
+    with pytest.raises(DataError, match=r"unreadable lexical model \(1 terms but \d+ idf"):
         LexicalModel.load(tmp_path, labels)
     (tmp_path / "lexical.safetensors").unlink()
     with pytest.raises(DataError, match="lexical.safetensors is missing"):
@@ -308,6 +308,7 @@ def test_shipped_configs_parse_and_overrides_apply():
     ({"lexical": "tfidf", "task": "stance"}, "fitted on a validation slice"),
     ({"validation": 0.6}, "validation must be in"),
     ({"lexical": "bm25"}, "lexical must be one of"),
+    ({"lexical": "none", "lexical_chars": "true"}, "lexical_chars is for topic models with"),
     ({"lexical_weight": "1"}, r"lexical_weight must be in \(0, 1\)"),
 ])
 def test_config_errors(override, message):

@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -176,6 +177,23 @@ def test_lexical_multilabel_balanced_weights_lift_a_rare_label():
     story = texts[-1:]
     assert plain.predict_proba(story)[0, 1] < 0.5 < weighted.predict_proba(story)[0, 1]
     assert weighted.predict_proba(texts[:1])[0, 1] < 0.5  # the frequent stories stay off
+
+
+def test_lexical_character_ngrams_match_word_forms_never_seen_whole(tmp_path):
+    # training says "soybeans" and "soyoil"; the story says "soybean" and "soy": no shared word
+    texts = [" ".join(["soybeans", "soyoil"] + FILLER[:6]) for _ in range(6)]
+    texts += [" ".join(["striker", "goals"] + FILLER[:6]) for _ in range(6)]
+    lists = [["grain"]] * 6 + [["sport"]] * 6
+    labels = ["grain", "sport"]
+    story = ["prices of soybean and soy meal"]
+    words = LexicalModel.fit_multilabel(texts, lists, labels)
+    chars = LexicalModel.fit_multilabel(texts, lists, labels, chars=True)
+    assert abs(words.predict_proba(story)[0, 0] - words.predict_proba(story)[0, 1]) < 0.01
+    assert chars.predict_proba(story)[0, 0] > 0.5 > chars.predict_proba(story)[0, 1]
+    chars.save(tmp_path)  # the character part is saved and read back
+    again = LexicalModel.load(tmp_path, labels)
+    assert len(again.features) == len(chars.features) > len(words.features)
+    assert np.array_equal(again.predict_proba(story), chars.predict_proba(story))
 
 
 def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_path, tiny_bert_dir,

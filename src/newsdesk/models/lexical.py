@@ -1,7 +1,8 @@
 """A word-feature topic model that a fine-tuned topic classifier averages its probabilities with.
 
 The transformer reads an article as 256-token chunks; a TF-IDF (words and word pairs, sublinear
-term frequency) logistic regression reads every word of it at once. They miss different articles
+term frequency; optionally also character 3-5-grams within words, `Features`) logistic
+regression reads every word of it at once. They miss different articles
 (on the BBC dev split the transformer misses 6 of 282 articles and the regression 7, only 2 of
 them the same), so their average is right more often than either. It costs a sparse dot product per article.
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 from safetensors.numpy import load_file, save_file
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -31,21 +33,88 @@ from newsdesk.models.multilabel import multi_hot, positive_weights
 SETTINGS, WEIGHTS = "lexical.json", "lexical.safetensors"
 C_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0)  # inverse L2 strength, picked by CV log-loss
 NGRAMS = (1, 2)
+CHAR_NGRAMS = (3, 5)
 CV_ARTICLES = 5000
 MULTI_LABEL_C = 30.0  # one binary regression per label; per-label thresholds set the operating point
+
+
+class Features:
+    """TF-IDF rows over words and word pairs and, optionally, over character n-grams within
+    words (`CHAR_NGRAMS`, scikit-learn's "char_wb"); each part is L2-normalised and the two are
+    placed side by side.
+
+    Character n-grams let stories share evidence that whole words do not: inflections and
+    joined or abbreviated names ("soybean"/"soybeans", "soy-oil"/"soyoil", "dlrs"/"dlr"), which
+    matters for labels seen in a handful of stories (`benchmarks/bench_lexical_weights.py
+    --chars`). They cost about 4x the fit time and 2x the saved size.
+    """
+
+    def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer | None = None):
+        self.words, self.chars = words, chars
+
+    @classmethod
+    def fit(cls, texts: list[str], chars: bool = False) -> tuple[Features, sparse.csr_matrix]:
+        """Fitted features and the rows of `texts`. Terms seen in one article only are noise in
+        a corpus of any size; tiny ones keep them."""
+        min_df = 2 if len(texts) >= 100 else 1
+        features = cls(_vectorizer(min_df=min_df),
+                       _vectorizer(CHAR_NGRAMS, "char_wb", min_df=min_df) if chars else None)
+        parts = [features.words.fit_transform(texts)]
+        if features.chars is not None:
+            parts.append(features.chars.fit_transform(texts))
+        return features, sparse.hstack(parts, format="csr")
+
+    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+        parts = [v.transform(texts) for v in (self.words, self.chars) if v is not None]
+        return sparse.hstack(parts, format="csr")
+
+    def __len__(self) -> int:
+        return sum(len(v.idf_) for v in (self.words, self.chars) if v is not None)
+
+    def settings(self) -> dict:
+        """What `load` needs besides `weights`, as JSON values."""
+        out = {"ngram_range": list(self.words.ngram_range), "terms": _terms(self.words)}
+        if self.chars is not None:
+            out |= {"char_ngram_range": list(self.chars.ngram_range),
+                    "char_terms": _terms(self.chars)}
+        return out
+
+    def weights(self) -> dict[str, np.ndarray]:
+        out = {"idf": self.words.idf_.astype(np.float64)}
+        if self.chars is not None:
+            out["char_idf"] = self.chars.idf_.astype(np.float64)
+        return out
+
+    @classmethod
+    def load(cls, settings: dict, weights: dict[str, np.ndarray]) -> Features:
+        """From `settings()` and `weights()` (KeyError or ValueError when they do not match)."""
+        def part(terms: list[str], idf: np.ndarray, ngrams, analyzer: str) -> TfidfVectorizer:
+            if len(terms) != len(idf):
+                raise ValueError(f"{len(terms)} terms but {len(idf)} idf weights")
+            v = _vectorizer(tuple(ngrams), analyzer, vocabulary=terms)
+            v.idf_ = idf
+            return v
+
+        words = part(settings["terms"], weights["idf"], settings["ngram_range"], "word")
+        chars = None
+        if "char_terms" in settings:
+            chars = part(settings["char_terms"], weights["char_idf"],
+                         settings["char_ngram_range"], "char_wb")
+        return cls(words, chars)
 
 
 class LexicalModel:
     """TF-IDF features and a multinomial logistic regression over them."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, coef: np.ndarray, intercept: np.ndarray,
+    def __init__(self, features: Features, coef: np.ndarray, intercept: np.ndarray,
                  labels: list[str], c: float, multi_label: bool = False):
-        self.vectorizer, self.coef, self.intercept = vectorizer, coef, intercept
+        self.features, self.coef, self.intercept = features, coef, intercept
         self.labels, self.c, self.multi_label = list(labels), c, multi_label
 
     @classmethod
     def fit_multilabel(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
-                       seed: int = 13, weighting: str = "balanced") -> LexicalModel:
+                       seed: int = 13, weighting: str = "balanced", chars: bool = False
+                       ) -> LexicalModel:
         """Fit one binary logistic regression per label (one-vs-rest) on training articles whose
         labels are lists; `predict_proba` then gives independent per-label probabilities. A
         label with no training article gets a constant low score.
@@ -57,9 +126,9 @@ class LexicalModel:
                 label rarely scores above 0.1); "sqrt" weighs the positives by the square root
                 of negatives / positives (capped at 10); "none" weighs every article alike.
                 newsdesk fits "balanced": `benchmarks/bench_lexical_weights.py` compares them.
+            chars: also read character n-grams (`Features`).
         """
-        vectorizer = _vectorizer(min_df=2 if len(texts) >= 100 else 1)
-        x = vectorizer.fit_transform(texts)
+        features, x = Features.fit(texts, chars)
         coef = np.zeros((len(labels), x.shape[1]), dtype=np.float32)
         intercept = np.full(len(labels), -10.0, dtype=np.float32)
         weights = _class_weights(weighting, label_lists, labels)
@@ -69,11 +138,11 @@ class LexicalModel:
                 clf = _regression(MULTI_LABEL_C, seed).set_params(class_weight=weights[j])
                 clf.fit(x, y)
                 coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
-        return cls(vectorizer, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
+        return cls(features, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
 
     @classmethod
-    def fit(cls, texts: list[str], ys: list[str], labels: list[str], seed: int = 13
-            ) -> LexicalModel:
+    def fit(cls, texts: list[str], ys: list[str], labels: list[str], seed: int = 13,
+            chars: bool = False) -> LexicalModel:
         """Fit on training articles; the regularisation strength is chosen by stratified
         cross-validated log-loss on these articles (see `_pick_c`).
 
@@ -81,13 +150,12 @@ class LexicalModel:
             texts: article texts (title and body).
             ys: their labels.
             labels: the label order of the probabilities (the transformer's).
+            chars: also read character n-grams (`Features`).
         """
         missing = sorted(set(labels) - set(ys))
         if missing:
             raise DataError(f"lexical model: label(s) {missing} have no training articles")
-        # Terms seen in one article only are noise in a corpus of any size; tiny ones keep them.
-        vectorizer = _vectorizer(min_df=2 if len(texts) >= 100 else 1)
-        x = vectorizer.fit_transform(texts)
+        features, x = Features.fit(texts, chars)
         c = _pick_c(x, ys, seed)
         clf = _regression(c).fit(x, ys)
         coef, intercept = clf.coef_, clf.intercept_
@@ -95,12 +163,12 @@ class LexicalModel:
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.hstack([-intercept / 2,
                                                                            intercept / 2])
         order = [list(clf.classes_).index(lab) for lab in labels]
-        return cls(vectorizer, coef[order].astype(np.float32), intercept[order].astype(np.float32),
+        return cls(features, coef[order].astype(np.float32), intercept[order].astype(np.float32),
                    labels, c)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities, one row per text, columns in `labels` order."""
-        z = self.vectorizer.transform(texts) @ self.coef.T + self.intercept
+        z = self.features.transform(texts) @ self.coef.T + self.intercept
         if self.multi_label:
             return 1.0 / (1.0 + np.exp(-z))
         z = np.exp(z - z.max(axis=1, keepdims=True))
@@ -108,13 +176,11 @@ class LexicalModel:
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
-        terms = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
-        settings = {"labels": self.labels, "c": self.c, "ngram_range": list(NGRAMS),
-                    "multi_label": self.multi_label,
-                    "sklearn": sklearn.__version__, "terms": terms}
+        settings = {"labels": self.labels, "c": self.c, "multi_label": self.multi_label,
+                    "sklearn": sklearn.__version__, **self.features.settings()}
         (folder / SETTINGS).write_text(json.dumps(settings) + "\n")
-        save_file({"idf": self.vectorizer.idf_.astype(np.float64), "coef": self.coef,
-                   "intercept": self.intercept}, str(folder / WEIGHTS))
+        save_file({**self.features.weights(), "coef": self.coef, "intercept": self.intercept},
+                  str(folder / WEIGHTS))
 
     @classmethod
     def load(cls, folder: str | Path, labels: list[str]) -> LexicalModel:
@@ -127,21 +193,18 @@ class LexicalModel:
         try:
             settings = json.loads((folder / SETTINGS).read_text())
             weights = load_file(str(folder / WEIGHTS))
-            terms, idf, coef = settings["terms"], weights["idf"], weights["coef"]
-            ngrams = tuple(settings["ngram_range"])
-            intercept = weights["intercept"]
+            features = Features.load(settings, weights)
+            coef, intercept = weights["coef"], weights["intercept"]
         except (ValueError, KeyError, OSError) as e:
             raise DataError(f"{folder}: unreadable lexical model ({e})") from e
         if settings["labels"] != list(labels):
             raise DataError(f"{folder}/{SETTINGS}: labels {settings['labels']} differ from the "
                             f"model's {list(labels)}")
-        if not (len(terms) == len(idf) == coef.shape[1]) or coef.shape[0] != len(labels) \
+        if len(features) != coef.shape[1] or coef.shape[0] != len(labels) \
                 or intercept.shape != (len(labels),):
-            raise DataError(f"{folder}/{WEIGHTS}: shapes do not match {len(terms)} terms and "
+            raise DataError(f"{folder}/{WEIGHTS}: shapes do not match {len(features)} terms and "
                             f"{len(labels)} labels")
-        vectorizer = _vectorizer(vocabulary=terms, ngram_range=ngrams)
-        vectorizer.idf_ = idf
-        return cls(vectorizer, coef, intercept, labels, settings["c"],
+        return cls(features, coef, intercept, labels, settings["c"],
                    settings.get("multi_label", False))
 
 
@@ -172,8 +235,15 @@ def _pick_c(x, ys: list[str], seed: int) -> float:
     return C_GRID[int(np.argmax(scores))]
 
 
-def _vectorizer(ngram_range: tuple[int, int] = NGRAMS, **kwargs) -> TfidfVectorizer:
-    return TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True, dtype=np.float32, **kwargs)
+def _vectorizer(ngram_range: tuple[int, int] = NGRAMS, analyzer: str = "word", **kwargs
+                ) -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=ngram_range, analyzer=analyzer, sublinear_tf=True,
+                           dtype=np.float32, **kwargs)
+
+
+def _terms(vectorizer: TfidfVectorizer) -> list[str]:
+    """The vocabulary in column order."""
+    return sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
 
 
 def _regression(c: float, seed: int | None = None) -> LogisticRegression:

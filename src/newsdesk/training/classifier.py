@@ -213,7 +213,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         log.info("fitting the TF-IDF model blended with the transformer")
         fit = LexicalModel.fit_multilabel if config.multi_label else LexicalModel.fit
         lexical = fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
-                      config.seed)
+                      config.seed, chars=config.lexical_chars)
 
     def save(out: Path) -> None:
         trainer.save_model(str(out))
