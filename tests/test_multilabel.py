@@ -196,6 +196,44 @@ def test_lexical_character_ngrams_match_word_forms_never_seen_whole(tmp_path):
     assert np.array_equal(again.predict_proba(story), chars.predict_proba(story))
 
 
+def test_out_of_fold_training_scores_give_a_rare_label_its_own_threshold(monkeypatch):
+    import datasets
+
+    from newsdesk.training import fitting
+
+    rng = random.Random(5)
+    labels = ["business", "grain"]
+
+    def story(grain: bool) -> str:
+        return " ".join(["profit", "wheat" if grain else "shares"] + rng.sample(FILLER, 6))
+
+    grain = [i % 6 == 0 for i in range(60)]  # 10 training stories about grain
+    train = datasets.Dataset.from_dict({
+        "title": [None] * 60, "text": [story(g) for g in grain],
+        "y": [["business", "grain"] if g else ["business"] for g in grain]})
+    model = LexicalModel.fit_multilabel(list(train["text"]), list(train["y"]), labels)
+    val_gold = multi_hot([["business"]] * 8 + [["business", "grain"]], labels)  # 1 grain story
+    val = torch.from_numpy(model.predict_proba([story(False)] * 8 + [story(True)])).float()
+    own, _ = tune_thresholds(val, val_gold, labels)
+    assert "grain" not in own  # one positive on the slice: it shares a threshold
+
+    seen = {}
+    tune = fitting.tune_thresholds
+
+    def spy(probs, gold, labels, no_label="best"):
+        seen.setdefault("calls", []).append((probs, gold))
+        return tune(probs, gold, labels, no_label)
+
+    monkeypatch.setattr(fitting, "tune_thresholds", spy)
+    thresholds, _ = fitting.thresholds_with_training_part(model, train, val, val_gold)
+    assert thresholds["business"] == own["business"]  # the slice tunes what it can
+    assert "grain" in thresholds
+    probs, gold = seen["calls"][1]  # the rare labels' tuning: out-of-fold rows, then the slice
+    oof = LexicalModel.out_of_fold(list(train["text"]), list(train["y"]), labels)
+    assert torch.equal(probs[:60], torch.from_numpy(oof)) and torch.equal(probs[60:], val)
+    assert torch.equal(gold, torch.cat([multi_hot(list(train["y"]), labels), val_gold]))
+
+
 def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_path, tiny_bert_dir,
                                                                           seed):
     from transformers import pipeline

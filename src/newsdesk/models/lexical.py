@@ -25,7 +25,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, train_test_split
 
 from newsdesk.data.records import DataError
 from newsdesk.models.multilabel import multi_hot, positive_weights
@@ -139,6 +139,19 @@ class LexicalModel:
                 clf.fit(x, y)
                 coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
         return cls(features, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
+
+    @classmethod
+    def out_of_fold(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
+                    seed: int = 13, folds: int = 5, **options) -> np.ndarray:
+        """Multi-label probabilities (articles x labels) where each article's come from a model
+        fitted (`fit_multilabel` with `options`) on the other folds: held-out scores for every
+        training article, at the cost of `folds` fits."""
+        out = np.zeros((len(texts), len(labels)), dtype=np.float32)
+        for fit_rows, held in KFold(folds, shuffle=True, random_state=seed).split(texts):
+            model = cls.fit_multilabel([texts[i] for i in fit_rows],
+                                       [label_lists[i] for i in fit_rows], labels, seed, **options)
+            out[held] = model.predict_proba([texts[i] for i in held])
+        return out
 
     @classmethod
     def fit(cls, texts: list[str], ys: list[str], labels: list[str], seed: int = 13,

@@ -234,7 +234,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             record_fitted(settings, metrics)
             write_settings(out, settings)
             return metrics
-        fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device)
+        fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device,
+                                   train if config.multi_label else None)
         return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
 
     return finish_run(config.output_dir, settings, save, evaluate,
