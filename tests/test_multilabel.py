@@ -242,14 +242,16 @@ def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_p
     prepare("reuters", reuters_folder(tmp_path / "r"), data, dev=0.25)
     out = tmp_path / "tags"
     metrics = train_classifier(tiny_config(data, out, tiny_bert_dir, "topic", multi_label=True,
-                                           lexical="tfidf", class_weights="sqrt", epochs=2))
+                                           lexical="tfidf", lexical_chars=True,
+                                           class_weights="sqrt", epochs=2))
     assert {"micro_f1", "macro_f1", "subset_accuracy", "crossfit", "thresholds"} <= set(metrics)
     settings = json.loads((out / "newsdesk.json").read_text())
     assert settings["multi_label"] and settings["threshold"] == metrics["thresholds"]["global"]
     assert json.loads((out / "config.json").read_text())["problem_type"] == \
         "multi_label_classification"
     card = (out / "README.md").read_text()
-    assert "micro_f1" in card and "top_k=None" in card
+    assert "micro_f1" in card and "top_k=None" in card and "character 3-5-grams" in card
+    assert "char_terms" in json.loads((out / "lexical.json").read_text())
     scores = pipeline("text-classification", model=str(out), top_k=None)(["profit goal"])[0]
     assert len(scores) == 3 and sum(s["score"] for s in scores) > 1.0 - 1e-6  # sigmoid per label
 

@@ -117,10 +117,16 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                   "`transformers.pipeline` reads the transformer alone (the \"transformer "
                   "alone\" figures above)."]
     elif classifier and settings.lexical != "none":
+        chars = settings.training.get("lexical_chars")
+        features = " over words and character 3-5-grams" if chars else ""
         lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
-                  f"regression's (weight {settings.lexical_weight}; `lexical.json`, "
+                  f"regression's{features} (weight {settings.lexical_weight}; `lexical.json`, "
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
                   "transformer alone (the \"transformer alone\" figures above)."]
+        if "thresholds_on" in metrics.get("validation", {}):
+            lines[-1] += (" Labels with under 3 positives on the validation slice have thresholds "
+                          "tuned on it and on the regression's out-of-fold scores over the "
+                          "training articles.")
     if not classifier:
         lines += ["", "The folder is a token-classification model with one label: a sentence's "
                   "score is the mean of its tokens' logits, and newsdesk picks the best-scored "
