@@ -26,7 +26,7 @@ from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_confi
 from newsdesk.training.metrics import classification_metrics, fnc_score
 from newsdesk.training.splits import load_classifier_splits
 
-from conftest import make_article, tiny_tokenizer
+from conftest import make_article, make_classifier_folder, tiny_tokenizer
 
 EXPECTED_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                   "newsdesk.json", "metrics.json", "confusion_matrix.png", "README.md",
@@ -135,6 +135,39 @@ def test_lexical_blend_is_saved_reloaded_and_averaged(tmp_path, topic_data, tiny
         by_label = {s["label"]: s["score"] for s in scores}
         assert [by_label[lab] for lab in predictor.labels] == pytest.approx(model_probs.tolist(),
                                                                              abs=1e-5)
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.95])
+def test_a_blend_of_the_lexical_model_alone_does_not_run_the_transformer(tmp_path, monkeypatch,
+                                                                        weight):
+    from newsdesk.inference import NewsAnalyzer
+    from newsdesk.inference.backend import TorchBackend
+    from newsdesk.models.folder import write_settings
+
+    rng = __import__("random").Random(3)
+    labels = ["business", "sport", "tech"]
+    folder = make_classifier_folder(tmp_path / "topic", "topic", labels)
+    texts = [make_article(rng, lab, 3) for lab in labels for _ in range(8)]
+    words = LexicalModel.fit(texts, [lab for lab in labels for _ in range(8)], labels)
+    words.save(folder)
+    settings = read_settings(folder)
+    settings.lexical, settings.lexical_weight = "tfidf", weight
+    write_settings(folder, settings)
+    calls = []
+    forward = TorchBackend.__call__
+    monkeypatch.setattr(TorchBackend, "__call__",
+                        lambda self, inputs: calls.append(1) or forward(self, inputs))
+
+    predictor = ClassifierPredictor.from_pretrained(folder)  # precision "auto"
+    new = [make_article(rng, lab, 2) for lab in labels]
+    result = NewsAnalyzer(topic=predictor).analyze([{"text": x} for x in new])
+    if weight == 1.0:
+        assert not calls and predictor.decision is None
+        assert [r["engine"]["topic"] for r in result] == ["tfidf"] * 3
+        expected = words.predict_proba(new).argmax(1)
+        assert [r["topic"]["label"] for r in result] == [labels[i] for i in expected]
+    else:
+        assert calls and result[0]["engine"]["topic"].startswith("torch:")
 
 
 def test_lexical_model_fits_saves_and_checks_its_files(tmp_path):

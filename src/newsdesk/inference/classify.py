@@ -41,6 +41,19 @@ class ClassifierPredictor(Predictor):
         self.template = Template.of(tokenizer)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.lexical = lexical
+        if not self.runs_model:  # nothing to calibrate, nothing to check in fp32
+            self.pending, self.tolerance = False, 0.0
+
+    @property
+    def runs_model(self) -> bool:
+        """False for a topic folder whose fitted blend is its TF-IDF model alone (weight 1, as the
+        Reuters preset's validation slice chose): the transformer cannot change a prediction, so
+        inference does not run it."""
+        return self.lexical is None or self.task.pair or self.settings.lexical_weight < 1.0
+
+    @property
+    def engine(self) -> str:
+        return super().engine if self.runs_model else "tfidf"
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, options: InferenceOptions | None = None,
@@ -138,8 +151,8 @@ class ClassifierPredictor(Predictor):
             if self.task.pair:
                 return list(self.stance_probs(chosen, texts, [targets[i] for i in index],
                                               target_ids)["blend"])
-            return list(self.topic_probs(chosen, texts, [items[i].get("title") for i in index])
-                        ["blend"])
+            return list(self.topic_probs(chosen, texts, [items[i].get("title") for i in index],
+                                         parts=False)["blend"])
 
         target_ids = None
         if self.task.pair:
@@ -217,13 +230,17 @@ class ClassifierPredictor(Predictor):
         return self.settings.cascade if given is None else given
 
     def topic_probs(self, encoded: list[Encoded], texts: list[str],
-                    titles: list[str | None] | None = None) -> dict[str, torch.Tensor]:
+                    titles: list[str | None] | None = None, parts: bool = True
+                    ) -> dict[str, torch.Tensor]:
         """Topic probabilities per article: "model" (the transformer's, chunks averaged), "words"
-        (the lexical model's, when the folder has one) and "blend" (what is predicted)."""
+        (the lexical model's, when the folder has one) and "blend" (what is predicted). With
+        `parts` False, "model" is left out where the blend does not need it (`runs_model`)."""
         out = {}
         if self.lexical is not None:
             out["words"] = torch.from_numpy(
                 self.lexical.predict_proba(article_texts(titles, texts))).float()
+        if not parts and not self.runs_model:
+            return {**out, "blend": out["words"]}
         feats, owners = self.topic_features(encoded)
         if self.cascade >= 1.0 or not self.settings.eval_chunks or self.settings.multi_label:
             out["model"] = self.run(feats, owners, len(encoded))

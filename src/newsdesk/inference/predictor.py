@@ -93,6 +93,11 @@ class Predictor:
             self.pending = False
 
     @property
+    def runs_model(self) -> bool:
+        """False where the outputs do not depend on the model (then nothing is calibrated)."""
+        return True
+
+    @property
     def engine(self) -> str:
         """The backend and precision producing the outputs, e.g. "torch:int8", with "+check"
         for a checked mode (close calls made again in fp32)."""
@@ -141,7 +146,7 @@ class Predictor:
     def settle(self, items: list[dict], encoded: list[Encoded] | None,
                targets: list[str] | None = None, sample: int = calibration.SAMPLE) -> None:
         """Under "auto" with no decision yet, calibrate on the first `sample` of these inputs."""
-        if not self.pending:
+        if not self.pending or not self.runs_model:
             return
         k = min(len(items), sample)
         if k == 0 or (self.task.pair and not targets):
