@@ -99,6 +99,27 @@ def test_pipeline_loads_model_folder(tmp_path, topic_data, tiny_bert_dir, seed):
     assert all(r["label"] in {"business", "sport", "tech"} for r in result)
 
 
+def test_training_batches_are_padded_to_a_multiple(tmp_path, topic_data, tiny_bert_dir, seed,
+                                                  monkeypatch):
+    from transformers import DataCollatorWithPadding
+
+    import newsdesk.training.classifier as training
+
+    widths = []
+
+    class Spy(DataCollatorWithPadding):
+        def __call__(self, features):
+            batch = super().__call__(features)
+            widths.append(batch["input_ids"].shape[1])
+            return batch
+
+    monkeypatch.setattr(training, "DataCollatorWithPadding", Spy)
+    train_classifier(tiny_config(topic_data, tmp_path / "topic", tiny_bert_dir, "topic",
+                                 max_length=45, eval_chunks=False))
+    assert widths and all(w % training.PAD_MULTIPLE == 0 for w in widths)
+    assert max(widths) == 48  # 45 tokens at most, padded up to the next multiple
+
+
 def test_lexical_blend_is_saved_reloaded_and_averaged(tmp_path, topic_data, tiny_bert_dir, seed):
     from transformers import pipeline
 
