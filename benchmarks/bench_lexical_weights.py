@@ -34,10 +34,10 @@ from newsdesk.training.splits import carve_validation, load_classifier_splits
 WEIGHTINGS = ("none", "sqrt", "balanced")
 
 
-def scores(gold, probs, thresholds_from, gold_from, labels, tuned=None) -> tuple[float, float]:
-    """Micro- and macro-F1 of `probs` against `gold`, with thresholds tuned on `thresholds_from`
-    against `gold_from` (or the given (own, shared) `tuned` ones)."""
-    own, shared = tuned or tune_thresholds(thresholds_from, multi_hot(gold_from, labels), labels)
+def scores(gold, probs, tuned, labels) -> tuple[float, float]:
+    """Micro- and macro-F1 of `probs` against the label lists `gold` under the (own, shared)
+    thresholds `tuned`."""
+    own, shared = tuned
     on = decide(probs, threshold_vector(labels, own, shared))
     m = multilabel_metrics(gold, names_of(on, labels), labels)
     return m["micro_f1"], m["macro_f1"]
@@ -71,16 +71,20 @@ def main() -> None:
         options = {"weighting": weighting, "chars": args.chars}
         oof = torch.from_numpy(LexicalModel.out_of_fold(texts, ys, labels, folds=args.folds,
                                                         **options))
-        cells = ["{:.4f} / {:.4f}".format(*scores(ys, oof, oof, ys, labels))]
+        gold = multi_hot(ys, labels)
+        cells = ["{:.4f} / {:.4f}".format(*scores(ys, oof, tune_thresholds(oof, gold, labels),
+                                                   labels))]
         for seed in seeds:
             part, val = carve_validation(train, 0.15, seed, False, True)
             model = LexicalModel.fit_multilabel(article_texts(part["title"], part["text"]),
                                                 list(part["y"]), labels, **options)
             on_val, on_dev = proba(model, val), proba(model, dev)
-            val_only = scores(list(dev["y"]), on_dev, on_val, list(val["y"]), labels)
-            tuned = thresholds_with_training_part(model, part, on_val,
-                                                  multi_hot(list(val["y"]), labels), seed=seed)
-            with_oof = scores(list(dev["y"]), on_dev, None, None, labels, tuned)
+            val_gold = multi_hot(list(val["y"]), labels)
+            val_only = scores(list(dev["y"]), on_dev, tune_thresholds(on_val, val_gold, labels),
+                              labels)
+            tuned = thresholds_with_training_part(model, part, on_val, val_gold, seed=seed,
+                                                  weighting=weighting)
+            with_oof = scores(list(dev["y"]), on_dev, tuned, labels)
             cells.append("{:.4f} / {:.4f}; {:.4f} / {:.4f}".format(*val_only, *with_oof))
         print(f"| {weighting} | " + " | ".join(cells) + f" |  ({time.perf_counter() - start:.0f} s)")
 

@@ -108,7 +108,8 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
 
 def thresholds_with_training_part(model: lexical.LexicalModel, train: datasets.Dataset,
                                   probs: torch.Tensor, gold: torch.Tensor,
-                                  no_label: str = "best", seed: int = 13
+                                  no_label: str = "best", seed: int = 13,
+                                  weighting: str = "balanced"
                                   ) -> tuple[dict[str, float], float]:
     """Multi-label thresholds (as `tune_thresholds` returns them) from the validation slice's
     probabilities and 0/1 targets, and, for the labels the slice has too few positives of, from
@@ -121,12 +122,14 @@ def thresholds_with_training_part(model: lexical.LexicalModel, train: datasets.D
     moved dev macro-F1 by +0.001 and +0.031 with character n-grams (-0.005 and +0.014 with
     words alone), micro-F1 by -0.000 and -0.004 (`benchmarks/bench_lexical_weights.py`). Valid
     only where the lexical model decides alone: the transformer's probabilities on its own
-    training articles are not held out.
+    training articles are not held out. `weighting` is the one `model` was fitted with (training
+    fits `LexicalModel.fit_multilabel`'s default).
     """
     labels = model.labels
     own, _ = tune_thresholds(probs, gold, labels, no_label)
     oof = model.out_of_fold(article_texts(train["title"], train["text"]), list(train["y"]),
-                            labels, seed, chars=model.features.chars is not None)
+                            labels, seed, weighting=weighting,
+                            chars=model.features.chars is not None)
     more, shared = tune_thresholds(torch.cat([torch.from_numpy(oof).float(), probs]),
                                    torch.cat([multi_hot(list(train["y"]), labels), gold]), labels,
                                    no_label)
