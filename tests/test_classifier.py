@@ -363,6 +363,8 @@ def test_shipped_configs_parse_and_overrides_apply():
     ({"validation": 0.6}, "validation must be in"),
     ({"lexical": "bm25"}, "lexical must be one of"),
     ({"lexical": "none", "lexical_chars": "true"}, "lexical_chars is for topic models with"),
+    ({"task": "stance", "lexical": "tfidf", "validation": 0.15, "lexical_embedding": "true"},
+     "lexical_embedding is for topic models with"),
     ({"lexical_weight": "1"}, r"lexical_weight must be in \(0, 1\)"),
 ])
 def test_config_errors(override, message):

@@ -196,7 +196,8 @@ def test_lexical_character_ngrams_match_word_forms_never_seen_whole(tmp_path):
     assert np.array_equal(again.predict_proba(story), chars.predict_proba(story))
 
 
-def test_out_of_fold_training_scores_give_a_rare_label_its_own_threshold(monkeypatch):
+def test_refit_on_training_split_learns_the_slice_and_tunes_thresholds_out_of_fold(
+        tmp_path, monkeypatch):
     import datasets
 
     from newsdesk.training import fitting
@@ -207,31 +208,36 @@ def test_out_of_fold_training_scores_give_a_rare_label_its_own_threshold(monkeyp
     def story(grain: bool) -> str:
         return " ".join(["profit", "wheat" if grain else "shares"] + rng.sample(FILLER, 6))
 
-    grain = [i % 6 == 0 for i in range(60)]  # 10 training stories about grain
-    train = datasets.Dataset.from_dict({
-        "title": [None] * 60, "text": [story(g) for g in grain],
-        "y": [["business", "grain"] if g else ["business"] for g in grain]})
-    model = LexicalModel.fit_multilabel(list(train["text"]), list(train["y"]), labels)
-    val_gold = multi_hot([["business"]] * 8 + [["business", "grain"]], labels)  # 1 grain story
-    val = torch.from_numpy(model.predict_proba([story(False)] * 8 + [story(True)])).float()
-    own, _ = tune_thresholds(val, val_gold, labels)
-    assert "grain" not in own  # one positive on the slice: it shares a threshold
+    def part(grains: list[bool]) -> datasets.Dataset:
+        return datasets.Dataset.from_dict({
+            "title": [None] * len(grains), "text": [story(g) for g in grains],
+            "y": [["business", "grain"] if g else ["business"] for g in grains]})
 
-    seen = {}
+    train = part([False] * 50)  # no grain story in the training part: the slice has them all
+    val = part([i % 2 == 0 for i in range(20)])
+    model = LexicalModel.fit_multilabel(list(train["text"]), list(train["y"]), labels)
+    model.save(tmp_path)
+    assert model.predict_proba([story(True)])[0, 1] < 0.01  # nothing learnt about grain
+
+    class Holder:  # what `refit_on_training_split` reads of a predictor
+        lexical = model
+
+    seen = []
     tune = fitting.tune_thresholds
 
     def spy(probs, gold, labels, no_label="best"):
-        seen.setdefault("calls", []).append((probs, gold))
+        seen.append((probs, gold))
         return tune(probs, gold, labels, no_label)
 
     monkeypatch.setattr(fitting, "tune_thresholds", spy)
-    thresholds, _ = fitting.thresholds_with_training_part(model, train, val, val_gold)
-    assert thresholds["business"] == own["business"]  # the slice tunes what it can
-    assert "grain" in thresholds
-    probs, gold = seen["calls"][1]  # the rare labels' tuning: out-of-fold rows, then the slice
-    oof = LexicalModel.out_of_fold(list(train["text"]), list(train["y"]), labels)
-    assert torch.equal(probs[:60], torch.from_numpy(oof)) and torch.equal(probs[60:], val)
-    assert torch.equal(gold, torch.cat([multi_hot(list(train["y"]), labels), val_gold]))
+    thresholds, _ = fitting.refit_on_training_split(Holder(), tmp_path, [train, val])
+    texts, lists = list(train["text"]) + list(val["text"]), list(train["y"]) + list(val["y"])
+    oof = LexicalModel.out_of_fold(texts, lists, labels)
+    (probs, gold), = seen  # tuned once, on the out-of-fold rows of the part and the slice
+    assert torch.equal(probs, torch.from_numpy(oof)) and torch.equal(gold, multi_hot(lists, labels))
+    assert set(thresholds) == {"business", "grain"}  # 10 grain stories out of fold: its own
+    refit = LexicalModel.load(tmp_path, labels)  # the folder's lexical model was rewritten
+    assert refit.predict_proba([story(True)])[0, 1] > 0.5 > refit.predict_proba([story(False)])[0, 1]
 
 
 def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_path, tiny_bert_dir,
@@ -243,7 +249,8 @@ def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_p
     out = tmp_path / "tags"
     metrics = train_classifier(tiny_config(data, out, tiny_bert_dir, "topic", multi_label=True,
                                            lexical="tfidf", lexical_chars=True,
-                                           class_weights="sqrt", epochs=2))
+                                           lexical_embedding=True, class_weights="sqrt",
+                                           epochs=2))
     assert {"micro_f1", "macro_f1", "subset_accuracy", "crossfit", "thresholds"} <= set(metrics)
     settings = json.loads((out / "newsdesk.json").read_text())
     assert settings["multi_label"] and settings["threshold"] == metrics["thresholds"]["global"]
@@ -252,6 +259,8 @@ def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_p
     card = (out / "README.md").read_text()
     assert "micro_f1" in card and "top_k=None" in card and "character 3-5-grams" in card
     assert "char_terms" in json.loads((out / "lexical.json").read_text())
+    assert json.loads((out / "lexical.json").read_text())["embedding_dims"] == 32
+    assert (out / "embedder" / "config.json").is_file()  # the frozen encoder it reads
     scores = pipeline("text-classification", model=str(out), top_k=None)(["profit goal"])[0]
     assert len(scores) == 3 and sum(s["score"] for s in scores) > 1.0 - 1e-6  # sigmoid per label
 

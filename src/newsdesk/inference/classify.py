@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from newsdesk.errors import NewsdeskError
+from newsdesk.inference.backend import TorchBackend
 from newsdesk.inference.batching import collate
+from newsdesk.inference.embed import embed
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.predictor import Predictor
 from newsdesk.models.chunking import evidence_indices, truncate
 from newsdesk.models.confidence import abstention, scale
+from newsdesk.models.embedding import MeanPooled, first_chunks
 from newsdesk.models.encoding import Encoded
 from newsdesk.models.folder import ClassifierSettings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
@@ -36,24 +40,38 @@ class ClassifierPredictor(Predictor):
     def __init__(self, model, tokenizer, settings: ClassifierSettings,
                  options: InferenceOptions | None = None,
                  lexical: LexicalModel | PairModel | None = None,
-                 folder: str | Path | None = None):
-        super().__init__(model, tokenizer, settings, options, folder)
+                 folder: str | Path | None = None, embedder: MeanPooled | None = None):
+        """`embedder`: the frozen encoder whose article embeddings `lexical` reads, if it reads
+        any (`models.embedding`). Where the blend is the lexical model alone, the embedder is
+        the model that runs (calibrated and checked like any); elsewhere it runs in fp32."""
+        self.lexical, self.embedder, self.transformer = lexical, embedder, model
+        self.settings = settings  # set again by the base; `uses_transformer` reads it first
+        self.side: dict[int, TorchBackend] = {}  # fp32 backends of a model that is not the main one
+        super().__init__(embedder if embedder is not None and not self.uses_transformer
+                         else model, tokenizer, settings, options, folder)
         self.template = Template.of(tokenizer)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self.lexical = lexical
         if not self.runs_model:  # nothing to calibrate, nothing to check in fp32
             self.pending, self.tolerance = False, 0.0
 
     @property
-    def runs_model(self) -> bool:
-        """False for a topic folder whose fitted blend is its TF-IDF model alone (weight 1, as the
+    def uses_transformer(self) -> bool:
+        """False for a topic folder whose fitted blend is its lexical model alone (weight 1, as the
         Reuters preset's validation slice chose): the transformer cannot change a prediction, so
         inference does not run it."""
-        return self.lexical is None or self.task.pair or self.settings.lexical_weight < 1.0
+        return (self.lexical is None or self.settings.task_info.pair
+                or self.settings.lexical_weight < 1.0)
+
+    @property
+    def runs_model(self) -> bool:
+        """False where a prediction needs no network: the TF-IDF model alone decides."""
+        return self.uses_transformer or self.embedder is not None
 
     @property
     def engine(self) -> str:
-        return super().engine if self.runs_model else "tfidf"
+        if not self.runs_model:
+            return "tfidf"
+        return super().engine if self.uses_transformer else f"tfidf+{super().engine}"
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, options: InferenceOptions | None = None,
@@ -69,11 +87,14 @@ class ClassifierPredictor(Predictor):
         folder = local_folder(folder)
         settings = cls.read_folder(folder)
         model = AutoModelForSequenceClassification.from_pretrained(folder, **load_kwargs())
-        lexical = None
+        lexical = embedder = None
         if settings.lexical != "none":
             load = PairModel.load if settings.task_info.pair else LexicalModel.load
             lexical = load(folder, settings.labels)
-        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, lexical, folder)
+        if getattr(lexical, "reads_embeddings", False):
+            embedder = MeanPooled.load(folder)
+        return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, lexical, folder,
+                   embedder)
 
     def predict(self, texts: str | list[str], targets: str | list[str] | None = None,
                 titles: list[str | None] | None = None) -> dict | list[dict]:
@@ -237,12 +258,15 @@ class ClassifierPredictor(Predictor):
         `parts` False, "model" is left out where the blend does not need it (`runs_model`)."""
         out = {}
         if self.lexical is not None:
+            embeddings = self.embeddings(encoded) if self.embedder is not None else None
             out["words"] = torch.from_numpy(
-                self.lexical.predict_proba(article_texts(titles, texts))).float()
-        if not parts and not self.runs_model:
+                self.lexical.predict_proba(article_texts(titles, texts), embeddings)).float()
+        if not parts and not self.uses_transformer:
             return {**out, "blend": out["words"]}
         feats, owners = self.topic_features(encoded)
-        if self.cascade >= 1.0 or not self.settings.eval_chunks or self.settings.multi_label:
+        if not self.uses_transformer:  # "model" asked for by evaluation: in fp32
+            out["model"] = self.run(feats, owners, len(encoded), self.side_backend(self.transformer))
+        elif self.cascade >= 1.0 or not self.settings.eval_chunks or self.settings.multi_label:
             out["model"] = self.run(feats, owners, len(encoded))
         else:
             out["model"] = self.read_while_unsure(feats, owners, len(encoded), out.get("words"))
@@ -310,15 +334,31 @@ class ClassifierPredictor(Predictor):
             feats.append(self.template.pair(tid, body[:budget]))
         return feats, list(range(len(encoded)))
 
+    def side_backend(self, model: torch.nn.Module) -> TorchBackend:
+        """The backend running `model`: the predictor's own for its main model, else fp32."""
+        if model is self.base_model:
+            return self.backend
+        if id(model) not in self.side:
+            self.side[id(model)] = TorchBackend(model.to(self.device).eval(), self.device, "fp32")
+        return self.side[id(model)]
+
+    def embeddings(self, encoded: list[Encoded]) -> np.ndarray:
+        """The embedder's vector of each article's first chunk (articles x dims)."""
+        features = first_chunks(self.template, encoded, self.settings.max_length)
+        return embed(self.side_backend(self.embedder), features, self.embedder.dims,
+                     self.tokenizer.pad_token_id or 0, self.batches)
+
     @torch.inference_mode()
-    def run(self, features: list[dict], owners: list[int], n: int) -> torch.Tensor:
-        """Run the model over features in token-budget batches; average probabilities per owner."""
+    def run(self, features: list[dict], owners: list[int], n: int,
+            backend: TorchBackend | None = None) -> torch.Tensor:
+        """Run the model (or `backend`) over features in token-budget batches; average
+        probabilities per owner."""
         sums = torch.zeros(n, len(self.labels))
         counts = torch.zeros(n, 1)
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(f["input_ids"]) for f in features]
         for batch, inputs in self.batches(features, lengths, lambda fs: collate(fs, pad)):
-            logits = self.backend(inputs)
+            logits = (backend or self.backend)(inputs)
             probs = logits.sigmoid() if self.settings.multi_label else logits.softmax(-1)
             index = torch.tensor([owners[i] for i in batch])
             sums.index_add_(0, index, probs)

@@ -28,6 +28,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score, train_test_split
 
 from newsdesk.data.records import DataError
+from newsdesk.models.embedding import SCALE
 from newsdesk.models.multilabel import multi_hot, positive_weights
 
 SETTINGS, WEIGHTS = "lexical.json", "lexical.safetensors"
@@ -49,27 +50,50 @@ class Features:
     --chars`). They cost about 4x the fit time and 2x the saved size.
     """
 
-    def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer | None = None):
-        self.words, self.chars = words, chars
+    def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer | None = None,
+                 embedding_dims: int = 0):
+        self.words, self.chars, self.embedding_dims = words, chars, embedding_dims
 
     @classmethod
-    def fit(cls, texts: list[str], chars: bool = False) -> tuple[Features, sparse.csr_matrix]:
+    def fit(cls, texts: list[str], chars: bool = False, embeddings: np.ndarray | None = None
+            ) -> tuple[Features, sparse.csr_matrix]:
         """Fitted features and the rows of `texts`. Terms seen in one article only are noise in
-        a corpus of any size; tiny ones keep them."""
+        a corpus of any size; tiny ones keep them.
+
+        Args:
+            embeddings: (articles, dims) vectors of `texts` (`models.embedding`), read as
+                `dims` more columns (times `embedding.SCALE`); every later `transform` then
+                needs them too.
+        """
         min_df = 2 if len(texts) >= 100 else 1
         features = cls(_vectorizer(min_df=min_df),
-                       _vectorizer(CHAR_NGRAMS, "char_wb", min_df=min_df) if chars else None)
+                       _vectorizer(CHAR_NGRAMS, "char_wb", min_df=min_df) if chars else None,
+                       0 if embeddings is None else int(embeddings.shape[1]))
         parts = [features.words.fit_transform(texts)]
         if features.chars is not None:
             parts.append(features.chars.fit_transform(texts))
-        return features, sparse.hstack(parts, format="csr")
+        return features, features._with_embeddings(parts, len(texts), embeddings)
 
-    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+    def transform(self, texts: list[str], embeddings: np.ndarray | None = None
+                  ) -> sparse.csr_matrix:
         parts = [v.transform(texts) for v in (self.words, self.chars) if v is not None]
+        return self._with_embeddings(parts, len(texts), embeddings)
+
+    def _with_embeddings(self, parts: list, n: int, embeddings: np.ndarray | None
+                         ) -> sparse.csr_matrix:
+        if self.embedding_dims:
+            if embeddings is None:
+                raise ValueError("this lexical model reads article embeddings beside its "
+                                 "words, and none were given")
+            if embeddings.shape != (n, self.embedding_dims):
+                raise ValueError(f"embeddings of shape {embeddings.shape} for {n} articles; "
+                                 f"this model reads {self.embedding_dims} dimensions")
+            parts.append(sparse.csr_matrix(SCALE * np.asarray(embeddings, dtype=np.float32)))
         return sparse.hstack(parts, format="csr")
 
     def __len__(self) -> int:
-        return sum(len(v.idf_) for v in (self.words, self.chars) if v is not None)
+        terms = sum(len(v.idf_) for v in (self.words, self.chars) if v is not None)
+        return terms + self.embedding_dims
 
     def settings(self) -> dict:
         """What `load` needs besides `weights`, as JSON values."""
@@ -77,6 +101,8 @@ class Features:
         if self.chars is not None:
             out |= {"char_ngram_range": list(self.chars.ngram_range),
                     "char_terms": _terms(self.chars)}
+        if self.embedding_dims:
+            out |= {"embedding_dims": self.embedding_dims, "embedding_scale": SCALE}
         return out
 
     def weights(self) -> dict[str, np.ndarray]:
@@ -100,7 +126,10 @@ class Features:
         if "char_terms" in settings:
             chars = part(settings["char_terms"], weights["char_idf"],
                          settings["char_ngram_range"], "char_wb")
-        return cls(words, chars)
+        if settings.get("embedding_scale", SCALE) != SCALE:
+            raise ValueError(f"embedding scale {settings['embedding_scale']}; this newsdesk "
+                             f"reads {SCALE}")
+        return cls(words, chars, int(settings.get("embedding_dims", 0)))
 
 
 class LexicalModel:
@@ -113,8 +142,8 @@ class LexicalModel:
 
     @classmethod
     def fit_multilabel(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
-                       seed: int = 13, weighting: str = "balanced", chars: bool = False
-                       ) -> LexicalModel:
+                       seed: int = 13, weighting: str = "balanced", chars: bool = False,
+                       embeddings: np.ndarray | None = None) -> LexicalModel:
         """Fit one binary logistic regression per label (one-vs-rest) on training articles whose
         labels are lists; `predict_proba` then gives independent per-label probabilities. A
         label with no training article gets a constant low score.
@@ -127,8 +156,9 @@ class LexicalModel:
                 of negatives / positives (capped at 10); "none" weighs every article alike.
                 newsdesk fits "balanced": `benchmarks/bench_lexical_weights.py` compares them.
             chars: also read character n-grams (`Features`).
+            embeddings: also read these article embeddings (`Features.fit`).
         """
-        features, x = Features.fit(texts, chars)
+        features, x = Features.fit(texts, chars, embeddings)
         coef = np.zeros((len(labels), x.shape[1]), dtype=np.float32)
         intercept = np.full(len(labels), -10.0, dtype=np.float32)
         weights = _class_weights(weighting, label_lists, labels)
@@ -142,20 +172,22 @@ class LexicalModel:
 
     @classmethod
     def out_of_fold(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
-                    seed: int = 13, folds: int = 5, **options) -> np.ndarray:
+                    seed: int = 13, folds: int = 5, embeddings: np.ndarray | None = None,
+                    **options) -> np.ndarray:
         """Multi-label probabilities (articles x labels) where each article's come from a model
-        fitted (`fit_multilabel` with `options`) on the other folds: held-out scores for every
-        training article, at the cost of `folds` fits."""
+        fitted (`fit_multilabel` with `options`, and the fold's rows of `embeddings`) on the
+        other folds: held-out scores for every training article, at the cost of `folds` fits."""
         out = np.zeros((len(texts), len(labels)), dtype=np.float32)
         for fit_rows, held in KFold(folds, shuffle=True, random_state=seed).split(texts):
             model = cls.fit_multilabel([texts[i] for i in fit_rows],
-                                       [label_lists[i] for i in fit_rows], labels, seed, **options)
-            out[held] = model.predict_proba([texts[i] for i in held])
+                                       [label_lists[i] for i in fit_rows], labels, seed,
+                                       embeddings=_rows(embeddings, fit_rows), **options)
+            out[held] = model.predict_proba([texts[i] for i in held], _rows(embeddings, held))
         return out
 
     @classmethod
     def fit(cls, texts: list[str], ys: list[str], labels: list[str], seed: int = 13,
-            chars: bool = False) -> LexicalModel:
+            chars: bool = False, embeddings: np.ndarray | None = None) -> LexicalModel:
         """Fit on training articles; the regularisation strength is chosen by stratified
         cross-validated log-loss on these articles (see `_pick_c`).
 
@@ -164,11 +196,12 @@ class LexicalModel:
             ys: their labels.
             labels: the label order of the probabilities (the transformer's).
             chars: also read character n-grams (`Features`).
+            embeddings: also read these article embeddings (`Features.fit`).
         """
         missing = sorted(set(labels) - set(ys))
         if missing:
             raise DataError(f"lexical model: label(s) {missing} have no training articles")
-        features, x = Features.fit(texts, chars)
+        features, x = Features.fit(texts, chars, embeddings)
         c = _pick_c(x, ys, seed)
         clf = _regression(c).fit(x, ys)
         coef, intercept = clf.coef_, clf.intercept_
@@ -179,9 +212,16 @@ class LexicalModel:
         return cls(features, coef[order].astype(np.float32), intercept[order].astype(np.float32),
                    labels, c)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probabilities, one row per text, columns in `labels` order."""
-        z = self.features.transform(texts) @ self.coef.T + self.intercept
+    @property
+    def reads_embeddings(self) -> bool:
+        """Whether `predict_proba` needs the articles' embeddings (`models.embedding`)."""
+        return self.features.embedding_dims > 0
+
+    def predict_proba(self, texts: list[str], embeddings: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """Probabilities, one row per text, columns in `labels` order (`embeddings`: theirs,
+        when the model `reads_embeddings`)."""
+        z = self.features.transform(texts, embeddings) @ self.coef.T + self.intercept
         if self.multi_label:
             return 1.0 / (1.0 + np.exp(-z))
         z = np.exp(z - z.max(axis=1, keepdims=True))
@@ -219,6 +259,10 @@ class LexicalModel:
                             f"{len(labels)} labels")
         return cls(features, coef, intercept, labels, settings["c"],
                    settings.get("multi_label", False))
+
+
+def _rows(embeddings: np.ndarray | None, rows) -> np.ndarray | None:
+    return None if embeddings is None else embeddings[rows]
 
 
 def _class_weights(weighting: str, label_lists: list[list[str]], labels: list[str]) -> list:

@@ -119,14 +119,17 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     elif classifier and settings.lexical != "none":
         chars = settings.training.get("lexical_chars")
         features = " over words and character 3-5-grams" if chars else ""
+        if settings.training.get("lexical_embedding"):
+            features += (" and the pretrained encoder's mean-pooled embedding of the article's "
+                         "first chunk (frozen, in `embedder/`)")
         lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
                   f"regression's{features} (weight {settings.lexical_weight}; `lexical.json`, "
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
                   "transformer alone (the \"transformer alone\" figures above)."]
-        if "thresholds_on" in metrics.get("validation", {}):
-            lines[-1] += (" Labels with under 3 positives on the validation slice have thresholds "
-                          "tuned on it and on the regression's out-of-fold scores over the "
-                          "training articles.")
+        refit = metrics.get("validation", {}).get("lexical_refit_on")
+        if refit:
+            lines[-1] += (" The validation slice gave the regression the whole blend, so it was "
+                          f"then refitted on {refit}.")
     if not classifier:
         lines += ["", "The folder is a token-classification model with one label: a sentence's "
                   "score is the mean of its tokens' logits, and newsdesk picks the best-scored "

@@ -24,6 +24,8 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from newsdesk.data.prepare import read_manifest
+from newsdesk.inference.embed import embed_articles
+from newsdesk.models.embedding import MeanPooled
 from newsdesk.models.encoding import encode_articles, is_separable
 from newsdesk.models.folder import ClassifierSettings, write_settings
 from newsdesk.models.inputs import Template, article_chunks, article_texts, training_inputs
@@ -213,19 +215,28 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         log.warning("--resume: no checkpoint in %s; starting from the beginning", args.output_dir)
     trainer.train(resume_from_checkpoint=checkpoint)
     lexical = vectorizer = None
+    # the encoder as pretrained, loaded anew (fine-tuning changed the classifier's copy)
+    embedder = MeanPooled.from_pretrained(base) if config.lexical_embedding else None
     if config.lexical == "tfidf" and task.pair and trainer.is_world_process_zero():
         vectorizer = PairModel.fit_vectorizer(sorted(set(train["target"]) | set(train["text"])))
     elif config.lexical == "tfidf" and trainer.is_world_process_zero():
         log.info("fitting the TF-IDF model blended with the transformer")
         fit = LexicalModel.fit_multilabel if config.multi_label else LexicalModel.fit
+        embeddings = None
+        if embedder is not None:
+            embeddings = embed_articles(embedder, tokenizer, list(train["title"]),
+                                        list(train["text"]), config.max_length,
+                                        str(trainer.args.device))
         lexical = fit(article_texts(train["title"], train["text"]), list(train["y"]), labels,
-                      config.seed, chars=config.lexical_chars)
+                      config.seed, chars=config.lexical_chars, embeddings=embeddings)
 
     def save(out: Path) -> None:
         trainer.save_model(str(out))
         tokenizer.save_pretrained(str(out))
         if lexical is not None:
             lexical.save(out)
+        if embedder is not None:
+            embedder.save(out)
 
     settings = ClassifierSettings.from_config(
         config, labels=labels, base_model=config.model, train_examples=len(train),

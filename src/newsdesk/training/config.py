@@ -59,6 +59,11 @@ class ClassifierConfig:
     """Topic with lexical "tfidf": the TF-IDF model also reads character 3-5-grams within words
     (`models.lexical.Features`): inflected and joined names share evidence, which helps labels
     with a handful of training stories; about 4x the TF-IDF fit time and 2x its saved size."""
+    lexical_embedding: bool = False
+    """Topic with lexical "tfidf": the TF-IDF model also reads the pretrained `model`'s
+    mean-pooled embedding of each article's first chunk, the encoder kept frozen and saved in
+    the folder (`models.embedding`); inference runs that encoder instead of the fine-tuned one
+    where the blend is the TF-IDF model alone."""
     lexical_weight: float = _C.lexical_weight
     """Topic: share of the lexical model in that average when there is no validation slice;
     with one, the share is chosen there (0 to 1 in steps of 0.05) and recorded in the folder."""
@@ -136,6 +141,8 @@ class ClassifierConfig:
                             "fitted on a validation slice: set validation (e.g. 0.15)")
         if self.lexical_chars and (self.lexical != "tfidf" or not whole):
             raise DataError("lexical_chars is for topic models with lexical: tfidf")
+        if self.lexical_embedding and (self.lexical != "tfidf" or not whole):
+            raise DataError("lexical_embedding is for topic models with lexical: tfidf")
         if not 0 <= self.validation < 0.5:
             raise DataError(f"validation must be in [0, 0.5), got {self.validation}")
         if not 0 <= self.cascade <= 1:
