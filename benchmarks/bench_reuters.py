@@ -8,7 +8,8 @@ Macro-F1 averages over the categories present in dev. The model's figures are pr
 folder's thresholds (tuned on a validation slice of train with `validation`, honest; on dev
 without, flattering), and cross-fitted (each half of dev scored with
 thresholds tuned on the other half), with the transformer and the TF-IDF part alone, and the
-time newsdesk takes to predict dev with its defaults.
+time newsdesk takes to predict dev with its defaults (calibration included) and in fp32,
+and how many of the defaults' label lists equal fp32's.
 
     python benchmarks/bench_reuters.py --model runs/topics-reuters --data data/reuters
 """
@@ -76,11 +77,16 @@ def main() -> None:
         if part in m:
             print(row(f"  {name}, cross-fitted", m[part]))
     print(row("newsdesk at threshold 0.5 for every label", m["at_threshold_0.5"]))
-    predictor = ClassifierPredictor.from_pretrained(args.model, device="cpu")
-    started = time.perf_counter()
-    predictor.predict(list(dev["text"]), titles=list(dev["title"]))
-    print(f"  (newsdesk predicting dev with its defaults: {time.perf_counter() - started:.1f} s, "
-          f"engine {predictor.engine})")
+    got = {}
+    for precision in ("auto", "fp32"):
+        predictor = ClassifierPredictor.from_pretrained(args.model, device="cpu",
+                                                        precision=precision)
+        started = time.perf_counter()
+        got[precision] = predictor.predict(list(dev["text"]), titles=list(dev["title"]))
+        print(f"  (newsdesk predicting dev, precision {precision}: "
+              f"{time.perf_counter() - started:.1f} s, engine {predictor.engine})")
+    same = sum(a["labels"] == b["labels"] for a, b in zip(got["auto"], got["fp32"]))
+    print(f"  (defaults' label lists equal to fp32's: {same} of {len(dev)})")
 
 
 if __name__ == "__main__":

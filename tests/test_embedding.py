@@ -96,3 +96,15 @@ def test_a_blend_with_the_transformer_runs_the_embedder_in_fp32_beside_it(tmp_pa
                                 32)
     assert np.allclose(predictor.embeddings(encoded), embeddings, atol=1e-6)  # fp32, not bf16
     assert len(predictor.predict(texts[:4])) == 4
+
+
+def test_a_changed_embedder_changes_the_folder_fingerprint(tmp_path, tiny_bert_dir):
+    from newsdesk.inference.calibrate import folder_fingerprint
+
+    folder, _ = embedding_folder(tmp_path, tiny_bert_dir, 1.0)
+    before = folder_fingerprint(folder)
+    embedder = MeanPooled.load(folder)
+    with torch.no_grad():
+        embedder.encoder.pooler.dense.bias.add_(1.0)  # same size; a tiny file is hashed whole
+    embedder.save(folder)
+    assert folder_fingerprint(folder) != before

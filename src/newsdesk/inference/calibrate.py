@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from newsdesk.inference.hardware import Capabilities, candidate_precisions, detect
+from newsdesk.models.embedding import FOLDER
 
 AGREEMENT = {"prediction": 0.995, "per_target": 0.995, "text": 0.99}
 """Least share of outputs equal to fp32's for a mode to be kept, by the task's output kind."""
@@ -77,19 +78,21 @@ def cache_file() -> Path:
 
 def folder_fingerprint(folder: str | Path) -> str:
     """Changes when the folder's weights or settings change: the settings files in full, and
-    each weight file's size with a hash of its first and last MiB."""
+    each weight file's size with a hash of its first and last MiB (the embedder's too,
+    `models.embedding`)."""
     folder = Path(folder)
     digest = hashlib.sha1()
-    for path in sorted(folder.iterdir()):
+    inside = folder / FOLDER
+    for path in sorted(folder.iterdir()) + (sorted(inside.iterdir()) if inside.is_dir() else []):
         if path.suffix == ".json" and path.name in ("config.json", "newsdesk.json", "lexical.json"):
-            digest.update(path.name.encode() + path.read_bytes())
+            digest.update(path.relative_to(folder).as_posix().encode() + path.read_bytes())
         elif path.suffix == ".safetensors":
             size = path.stat().st_size
             with open(path, "rb") as f:
                 head = f.read(1 << 20)
                 f.seek(max(0, size - (1 << 20)))
                 tail = f.read()
-            digest.update(f"{path.name}:{size}".encode() + head + tail)
+            digest.update(f"{path.relative_to(folder).as_posix()}:{size}".encode() + head + tail)
     return digest.hexdigest()[:16]
 
 

@@ -1,8 +1,9 @@
 """`ClassifierPredictor`: topic or stance predictions from a saved newsdesk model folder.
 
 Long articles are classified by overlapping chunks whose probabilities are averaged (and, for a
-topic model trained with `lexical: tfidf`, averaged again with a TF-IDF model's); stance pairs
-read the evidence sentences the model was trained on.
+topic model trained with `lexical: tfidf`, averaged again with a TF-IDF model's, which may also
+read a frozen encoder's article embeddings, `models.embedding`); stance pairs read the evidence
+sentences the model was trained on.
 """
 
 from __future__ import annotations
@@ -255,7 +256,8 @@ class ClassifierPredictor(Predictor):
                     ) -> dict[str, torch.Tensor]:
         """Topic probabilities per article: "model" (the transformer's, chunks averaged), "words"
         (the lexical model's, when the folder has one) and "blend" (what is predicted). With
-        `parts` False, "model" is left out where the blend does not need it (`runs_model`)."""
+        `parts` False, "model" is left out where the blend does not need it
+        (`uses_transformer`)."""
         out = {}
         if self.lexical is not None:
             embeddings = self.embeddings(encoded) if self.embedder is not None else None
