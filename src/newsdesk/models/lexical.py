@@ -48,6 +48,9 @@ class Features:
     joined or abbreviated names ("soybean"/"soybeans", "soy-oil"/"soyoil", "dlrs"/"dlr"), which
     matters for labels seen in a handful of stories (`benchmarks/bench_lexical_weights.py
     --chars`). They cost about 4x the fit time and 2x the saved size.
+
+    Optionally, a frozen encoder's article embedding (`models.embedding`) makes the last
+    columns: dense, given to `fit` and `transform` by the caller, which runs the encoder.
     """
 
     def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer | None = None,

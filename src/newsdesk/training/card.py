@@ -119,13 +119,14 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     elif classifier and settings.lexical != "none":
         chars = settings.training.get("lexical_chars")
         features = " over words and character 3-5-grams" if chars else ""
-        if settings.training.get("lexical_embedding"):
-            features += (" and the pretrained encoder's mean-pooled embedding of the article's "
-                         "first chunk (frozen, in `embedder/`)")
         lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
                   f"regression's{features} (weight {settings.lexical_weight}; `lexical.json`, "
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
                   "transformer alone (the \"transformer alone\" figures above)."]
+        if settings.training.get("lexical_embedding"):
+            lines[-1] += (" The regression also reads the pretrained encoder's frozen, mean-pooled "
+                          "embedding of each article's first chunk; that encoder is saved in "
+                          "`embedder/`.")
         refit = metrics.get("validation", {}).get("lexical_refit_on")
         if refit:
             lines[-1] += (" The validation slice gave the regression the whole blend, so it was "
