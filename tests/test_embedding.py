@@ -85,6 +85,11 @@ def test_where_tfidf_decides_alone_the_embedder_is_the_model_that_runs(tmp_path,
     assert [g["label"] for g in bf16.predict(texts[:5])] == [g["label"] for g in got]
     parts = fp32.topic_probs(fp32.encode([{"text": t} for t in texts[:5]]), texts[:5])
     assert set(parts) == {"words", "model", "blend"}  # evaluation still gets the transformer's
+    auto = ClassifierPredictor.from_pretrained(folder)  # the embedder is calibrated like a model
+    assert auto.pending
+    assert [g["label"] for g in auto.predict(texts)] == \
+        [g["label"] for g in fp32.predict(texts)]
+    assert not auto.pending and auto.engine.startswith("tfidf+torch:")
 
 
 def test_a_blend_with_the_transformer_runs_the_embedder_in_fp32_beside_it(tmp_path, tiny_bert_dir):

@@ -3,7 +3,9 @@
 The transformer and its TF-IDF partner train on the training part; a slice of the training split
 held out from both (`ClassifierConfig.validation`) then fits the topic blend weight, the stance
 word-overlap combination (`models.relatedness`), the confidence temperature and multi-label
-thresholds. Dev stays untouched until the final evaluation, so its figures are honest.
+thresholds (where the slice gives a multi-label TF-IDF partner the whole blend, that partner is
+then refitted on the whole training split and tuned out of fold instead). Dev stays untouched
+until the final evaluation, so its figures are honest.
 """
 
 from __future__ import annotations
