@@ -113,3 +113,14 @@ def test_a_changed_embedder_changes_the_folder_fingerprint(tmp_path, tiny_bert_d
         embedder.encoder.pooler.dense.bias.add_(1.0)  # same size; a tiny file is hashed whole
     embedder.save(folder)
     assert folder_fingerprint(folder) != before
+
+
+def test_a_folder_missing_its_embedder_says_so(tmp_path, tiny_bert_dir):
+    import shutil
+
+    from newsdesk.errors import DataError
+
+    folder, _ = embedding_folder(tmp_path, tiny_bert_dir, 1.0)
+    shutil.rmtree(folder / "embedder")
+    with pytest.raises(DataError, match=r"embedder/ is missing, but lexical.json says"):
+        ClassifierPredictor.from_pretrained(folder)

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModel
 
+from newsdesk.errors import DataError
 from newsdesk.models.chunking import truncate
 from newsdesk.models.encoding import Encoded
 from newsdesk.models.inputs import Template
@@ -51,8 +52,13 @@ class MeanPooled(torch.nn.Module):
 
     @classmethod
     def load(cls, folder: str | Path) -> MeanPooled:
-        """The embedder saved in a model folder."""
-        return cls.from_pretrained(Path(folder) / FOLDER)
+        """The embedder saved in a model folder (DataError when it is not there)."""
+        path = Path(folder) / FOLDER
+        if not (path / "config.json").is_file():
+            raise DataError(f"{folder}: {FOLDER}/ is missing, but lexical.json says the TF-IDF "
+                            "model reads its article embeddings (copy the whole folder, or "
+                            "retrain)")
+        return cls.from_pretrained(path)
 
     def save(self, folder: str | Path) -> None:
         self.encoder.save_pretrained(Path(folder) / FOLDER)
