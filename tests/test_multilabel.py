@@ -15,6 +15,7 @@ from newsdesk.data import builders
 from newsdesk.data.prepare import prepare, rarest_labels
 from newsdesk.errors import DataError
 from newsdesk.inference import ClassifierPredictor, NewsAnalyzer
+from newsdesk.models import multilabel
 from newsdesk.models.lexical import LexicalModel
 from newsdesk.models.multilabel import decide, multi_hot, tune_thresholds
 from newsdesk.training.classifier import train_classifier
@@ -136,6 +137,29 @@ def test_rare_labels_share_a_threshold_tuned_on_their_pooled_positives():
     gold[:, 1:] = 0  # no rare positive to tune on: micro-F1 over all labels decides
     _, shared = tune_thresholds(probs, gold, ["a", "b", "c"], no_label="none")
     assert shared > 0.3
+
+
+def test_thresholds_tuned_on_few_positives_are_pulled_toward_the_shared_one(monkeypatch):
+    torch.manual_seed(0)
+    n = 400
+    gold = torch.zeros(n, 3)
+    gold[:, 0] = torch.rand(n) < 0.5
+    gold[:4, 1] = 1          # four positives: its own threshold, on little evidence
+    gold[4:6, 2] = 1         # two: the shared threshold
+    probs = torch.rand(n, 3) * 0.1
+    probs[:, 0] += gold[:, 0] * 0.5 + 0.3
+    probs[:, 1] += gold[:, 1] * 0.8        # positives 0.8-0.9, negatives under 0.1: a wide plateau
+    probs[:, 2] += gold[:, 2] * 0.2
+    labels = ["a", "b", "c"]
+    monkeypatch.setattr(multilabel, "SHRINK", 0.0)
+    alone, shared = tune_thresholds(probs, gold, labels, no_label="none")
+    monkeypatch.setattr(multilabel, "SHRINK", 5.0)
+    own, shared_again = tune_thresholds(probs, gold, labels, no_label="none")
+    assert shared_again == shared and alone["b"] > shared + 0.2
+    assert own["b"] == pytest.approx((4 * alone["b"] + 5 * shared) / 9, abs=1e-4)
+    n_a = float(gold[:, 0].sum())
+    assert own["a"] == pytest.approx((n_a * alone["a"] + 5 * shared) / (n_a + 5), abs=1e-4)
+    assert abs(own["a"] - alone["a"]) < 0.02  # hundreds of positives: it barely moves
 
 
 def test_no_label_rule_best_or_none():
