@@ -264,6 +264,52 @@ def test_refit_on_training_split_learns_the_slice_and_tunes_thresholds_out_of_fo
     assert refit.predict_proba([story(True)])[0, 1] > 0.5 > refit.predict_proba([story(False)])[0, 1]
 
 
+def test_refit_embeds_only_the_articles_whose_embeddings_it_was_not_given(tmp_path):
+    import datasets
+
+    from newsdesk.training import fitting
+
+    rng = random.Random(6)
+    labels = ["business", "grain"]
+
+    def part(grains: list[bool]) -> datasets.Dataset:
+        texts = [" ".join(["profit", "wheat" if g else "shares"] + rng.sample(FILLER, 6))
+                 for g in grains]
+        return datasets.Dataset.from_dict({
+            "title": [None] * len(grains), "text": texts,
+            "y": [["business", "grain"] if g else ["business"] for g in grains]})
+
+    def vectors(texts: list[str]) -> np.ndarray:  # a stand-in encoder: grain stories point one way
+        return np.array([[1.0, 0.0] if "wheat" in t else [0.0, 1.0] for t in texts], np.float32)
+
+    train, val = part([i % 3 == 0 for i in range(30)]), part([i % 2 == 0 for i in range(20)])
+    model = LexicalModel.fit_multilabel(list(train["text"]), list(train["y"]), labels,
+                                        embeddings=vectors(list(train["text"])))
+    embedded = []
+
+    class Holder:  # what `refit_on_training_split` reads of a predictor
+        lexical = model
+
+        def encode(self, items):
+            return [a["text"] for a in items]
+
+        def embeddings(self, texts):
+            embedded.extend(texts)
+            return vectors(texts)
+
+    known = vectors(list(train["text"]))
+    fitting.refit_on_training_split(Holder(), tmp_path, [train, val], known=known)
+    assert embedded == list(val["text"])  # the training part's embeddings were reused
+    refit = LexicalModel.load(tmp_path, labels)
+    assert refit.reads_embeddings and refit.features.embedding_dims == 2
+    embedded.clear()
+    (tmp_path / "again").mkdir()
+    fitting.refit_on_training_split(Holder(), tmp_path / "again", [train, val])
+    assert embedded == list(train["text"]) + list(val["text"])  # none given: all computed
+    again = LexicalModel.load(tmp_path / "again", labels)
+    assert np.array_equal(again.coef, refit.coef)  # the same embeddings either way
+
+
 def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_path, tiny_bert_dir,
                                                                           seed):
     from transformers import pipeline

@@ -214,7 +214,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     if resume and checkpoint is None:
         log.warning("--resume: no checkpoint in %s; starting from the beginning", args.output_dir)
     trainer.train(resume_from_checkpoint=checkpoint)
-    lexical = vectorizer = None
+    lexical = vectorizer = embeddings = None
     # the encoder as pretrained, loaded anew (fine-tuning changed the classifier's copy)
     embedder = MeanPooled.from_pretrained(base) if config.lexical_embedding else None
     if config.lexical == "tfidf" and task.pair and trainer.is_world_process_zero():
@@ -222,7 +222,6 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     elif config.lexical == "tfidf" and trainer.is_world_process_zero():
         log.info("fitting the TF-IDF model blended with the transformer")
         fit = LexicalModel.fit_multilabel if config.multi_label else LexicalModel.fit
-        embeddings = None
         if embedder is not None:
             embeddings = embed_articles(embedder, tokenizer, list(train["title"]),
                                         list(train["text"]), config.max_length,
@@ -252,7 +251,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             write_settings(out, settings)
             return metrics
         fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device,
-                                   train if config.multi_label else None)
+                                   train if config.multi_label else None, embeddings)
         return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
 
     return finish_run(config.output_dir, settings, save, evaluate,

@@ -34,7 +34,8 @@ log = logging.getLogger("newsdesk")
 
 def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: ClassifierSettings,
                       vectorizer=None, seed: int = 13, device: str = "auto",
-                      train: datasets.Dataset | None = None) -> dict:
+                      train: datasets.Dataset | None = None,
+                      train_embeddings: np.ndarray | None = None) -> dict:
     """Fit the folder's after-training choices on `ds` and record them in the folder.
 
     Args:
@@ -47,6 +48,8 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         train: multi-label only: the training part. When the slice gives the lexical model the
             whole blend (weight 1), the lexical model is refitted on the part and the slice
             together, its thresholds tuned out of fold (`refit_on_training_split`).
+        train_embeddings: the training part's article embeddings, where the lexical model
+            reads them and training has computed them already (else the refit computes them).
 
     Returns:
         What was fitted and the validation figures of each part, for `metrics.json`.
@@ -65,7 +68,7 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
             blend = lexical.blend(parts["model"], parts["words"], weight)
         if "words" in parts and settings.lexical_weight == 1.0 and train is not None:
             settings.thresholds, settings.threshold = refit_on_training_split(
-                predictor, folder, [train, ds], settings.no_label, seed)
+                predictor, folder, [train, ds], settings.no_label, seed, train_embeddings)
             report["lexical_refit_on"] = (
                 f"{len(train) + len(ds)} training articles (the slice included), "
                 "thresholds out of fold")
@@ -110,7 +113,8 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
 
 def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
                             articles: list[datasets.Dataset], no_label: str = "best",
-                            seed: int = 13) -> tuple[dict[str, float], float]:
+                            seed: int = 13, known: np.ndarray | None = None
+                            ) -> tuple[dict[str, float], float]:
     """Refit the folder's multi-label lexical model on `articles` (the training part and the
     validation slice) and tune its thresholds on its out-of-fold probabilities over them.
 
@@ -121,6 +125,10 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
     one. Valid only where the lexical model decides alone: the transformer's probabilities on
     its own training articles are not held out. The folder's lexical files are rewritten.
 
+    Args:
+        known: where the lexical model reads embeddings, those of the first `len(known)`
+            articles, already computed (training has them); the rest are computed here.
+
     Returns:
         (per-label thresholds, the shared fallback), as `tune_thresholds` gives them.
     """
@@ -130,8 +138,11 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
     texts, lists = article_texts(titles, bodies), [y for ds in articles for y in ds["y"]]
     embeddings = None
     if model.reads_embeddings:
-        items = [{"text": t, "title": h} for t, h in zip(bodies, titles)]
+        done = 0 if known is None else len(known)
+        items = [{"text": t, "title": h} for t, h in zip(bodies[done:], titles[done:])]
         embeddings = predictor.embeddings(predictor.encode(items))
+        if known is not None:
+            embeddings = np.concatenate([known, embeddings])
     options = {"chars": model.features.chars is not None, "embeddings": embeddings}
     oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed, **options)
     tuned = tune_thresholds(torch.from_numpy(oof).float(), multi_hot(lists, model.labels),
