@@ -181,6 +181,15 @@ def test_multilabel_metrics_by_hand():
     assert m["per_class"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
 
 
+def test_multilabel_metrics_count_a_label_the_model_never_saw_as_missed():
+    gold = [["a"], ["a", "z"], ["b"]]  # "z": in the gold lists, not among the model's labels
+    pred = [["a"], ["a"], ["b"]]
+    m = multilabel_metrics(gold, pred, ["a", "b"])
+    assert m["micro_f1"] == pytest.approx(2 * 3 / (2 * 3 + 0 + 1))  # z's story is a miss
+    assert m["macro_f1"] == pytest.approx((1 + 1 + 0) / 3)
+    assert m["unseen_labels"] == ["z"] and m["per_class"]["z"]["support"] == 1
+
+
 def test_lexical_multilabel_probabilities_are_independent():
     texts = [" ".join([w] * 5 + FILLER[:5]) for w in ("profit", "goal", "chip") for _ in range(6)]
     lists = [["business"]] * 6 + [["sport"]] * 6 + [["tech", "business"]] * 6

@@ -120,7 +120,13 @@ MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "subset_accuracy")
 
 def multilabel_metrics(gold: list[list[str]], pred: list[list[str]], labels: list[str]) -> dict:
     """Micro-F1, macro-F1 (over the labels present in `gold`; `absent_labels` names the others),
-    subset accuracy (the exact label set), and per-label precision/recall/F1/support."""
+    subset accuracy (the exact label set), and per-label precision/recall/F1/support.
+
+    A gold label outside `labels` (one the model never trained on) counts: its stories are
+    misses and its F1 (0) is in the macro average; `unseen_labels` names them.
+    """
+    unseen = sorted({lab for g in gold for lab in g or []} - set(labels))
+    labels = list(labels) + unseen
     y = np.array([[lab in set(g) for lab in labels] for g in gold], dtype=int)
     x = np.array([[lab in set(q) for lab in labels] for q in pred], dtype=int)
     p, r, f, s = precision_recall_fscore_support(y, x, zero_division=0)
@@ -134,6 +140,7 @@ def multilabel_metrics(gold: list[list[str]], pred: list[list[str]], labels: lis
         "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
                             "support": int(s[i])} for i, lab in enumerate(labels)},
         "labels": list(labels),
+        "unseen_labels": unseen,
         "examples": len(gold),
     }
 
