@@ -80,6 +80,29 @@ def test_prepare_reuters_splits_multi_label_and_counts_labels(tmp_path):
     assert rarest_labels([["a", "b"], ["a"], None]) == ["b", "a", None]
 
 
+def test_a_category_with_no_training_story_gets_one_moved_to_train():
+    from newsdesk.data.prepare import learnable
+
+    lists = [["a"], ["a"], ["a", "z"], ["b"], ["y"], ["y"]]
+    splits = {"train": [0, 3], "dev": [1, 2, 4], "test": [5]}
+    moved_splits, moved = learnable(splits, lists)
+    assert moved == {"z": "dev", "y": "dev"}  # z's only story, y's first held-out one
+    assert moved_splits == {"train": [0, 2, 3, 4], "dev": [1], "test": [5]}
+    assert learnable(moved_splits, lists)[1] == {}  # nothing left to move
+
+
+def test_prepare_keeps_a_single_story_category_in_train(tmp_path):
+    src = reuters_folder(tmp_path / "r")
+    rows = [json.loads(x) for x in (src / "train.jsonl").read_text().splitlines()]
+    rows[5]["topics"] = rows[5]["topics"] + ["once"]  # the only story of "once"
+    (src / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (src / "categories-90.txt").write_text("business\nsport\ntech\nonce\n")
+    for seed in (1, 11, 24):  # 11 and 24 put it in dev before the rule
+        manifest = prepare("reuters", src, tmp_path / f"out{seed}", dev=0.25, seed=seed)
+        assert manifest["splits"]["train"]["labels"].get("once") == 1
+        assert "once" not in manifest["splits"]["dev"]["labels"]
+
+
 @pytest.mark.parametrize("value, expected", [
     ("grain, wheat", ["grain", "wheat"]),
     (["grain", "wheat", "grain"], ["grain", "wheat"]),

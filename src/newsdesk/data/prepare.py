@@ -99,6 +99,11 @@ def prepare(
             raise
         raise DataError(f"{src}: cannot split {len(ds)} records by {label_col!r} ({e})") from e
 
+    if multi:
+        splits, moved = learnable(splits, ds[label_col])
+        if moved:
+            log.info("%s: %d stories moved to train, each the only one of a category train "
+                     "would otherwise lack: %s", out, len(moved), moved)
     unused = [c for c in LIST_COLUMNS if c in ds.column_names and not any(ds[c])]
     ds = ds.remove_columns(unused)  # an empty list column is left out (loading restores it)
     out = Path(out)
@@ -135,6 +140,29 @@ def prepare(
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+def learnable(splits: dict[str, list[int]], label_lists: list[list[str] | None]
+              ) -> tuple[dict[str, list[int]], dict[str, str]]:
+    """Multi-label splits where every category has a story in train: for a category whose
+    stories all went to held-out splits, the first of them moves to train (a category seen
+    once in the whole corpus cannot be scored on one held-out story, and train can learn it).
+
+    Returns:
+        (the splits, {category: the split its story came from}).
+    """
+    splits = {name: list(idx) for name, idx in splits.items()}
+    trained = {lab for i in splits["train"] for lab in label_lists[i] or []}
+    moved = {}
+    for name in [n for n in splits if n not in ("train", "apart")]:
+        for i in list(splits[name]):
+            missing = set(label_lists[i] or []) - trained
+            if missing:
+                splits[name].remove(i)
+                splits["train"].append(i)
+                trained |= missing
+                moved |= {lab: name for lab in sorted(missing)}
+    return {name: sorted(idx) for name, idx in splits.items()}, moved
 
 
 def rarest_labels(label_lists: list[list[str] | None]) -> list[str | None]:
