@@ -101,6 +101,7 @@ def test_prepare_keeps_a_single_story_category_in_train(tmp_path):
         manifest = prepare("reuters", src, tmp_path / f"out{seed}", dev=0.25, seed=seed)
         assert manifest["splits"]["train"]["labels"].get("once") == 1
         assert "once" not in manifest["splits"]["dev"]["labels"]
+        assert manifest["moved_to_train"] == ({} if seed == 1 else {"once": "dev"})  # recorded
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -99,11 +99,12 @@ def prepare(
             raise
         raise DataError(f"{src}: cannot split {len(ds)} records by {label_col!r} ({e})") from e
 
+    moved: dict[str, str] = {}
     if multi:
         splits, moved = learnable(splits, ds[label_col])
         if moved:
-            log.info("%s: %d stories moved to train, each the only one of a category train "
-                     "would otherwise lack: %s", out, len(moved), moved)
+            log.info("%s: a story of each of these categories moved to train, which would "
+                     "otherwise lack them (category: the split it left): %s", out, moved)
     unused = [c for c in LIST_COLUMNS if c in ds.column_names and not any(ds[c])]
     ds = ds.remove_columns(unused)  # an empty list column is left out (loading restores it)
     out = Path(out)
@@ -132,6 +133,7 @@ def prepare(
         "split_by": split_by if group_col else None,
         "seed": seed,
         "fractions": fractions,
+        "moved_to_train": moved,
         "records": len(ds),
         "splits": counts,
         "cleaning": report.to_dict(),
