@@ -30,13 +30,12 @@ from newsdesk.inference.job import run_job
 folders, options = json.loads(sys.argv[1]), json.loads(sys.argv[4])
 analyzer = NewsAnalyzer.from_pretrained(**folders, device="cpu", **options)
 t = time.perf_counter()
-targets = [CLAIM] if "stance" in folders else None
+targets = ["The government will raise taxes"] if "stance" in folders else None
 r = run_job(analyzer, sys.argv[2], sys.argv[3], targets=targets, progress_bar=False)
 engines = ",".join(f"{n}={m.engine}" for n, m in analyzer.models.items())
 print(r["records"], round(time.perf_counter() - t, 1),
       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, engines)
 """
-CLAIM = "The government will raise taxes"
 WARM_UP = 300  # articles; more than calibration's sample
 
 
@@ -92,7 +91,7 @@ def main() -> None:
                 for i in range(n):
                     r = rows[i % len(rows)]
                     f.write(json.dumps({"id": f"{i}", "title": r["title"], "text": r["text"]}) + "\n")
-            out = subprocess.run([sys.executable, "-c", f"CLAIM = {CLAIM!r}\n" + CHILD,
+            out = subprocess.run([sys.executable, "-c", CHILD,
                                   json.dumps(folders), str(src), str(tmp / f"out-{n}.jsonl"),
                                   json.dumps(options)], capture_output=True, text=True,
                                  check=True).stdout.split()
