@@ -15,8 +15,14 @@ import torch
 
 from newsdesk.cli import main
 from newsdesk.data.records import Article, DataError
-from newsdesk.inference import ClassifierPredictor, InferenceOptions, NewsAnalyzer, load_predictor
-from newsdesk.inference.batching import token_budget_batches
+from newsdesk.inference import (
+    ClassifierPredictor,
+    InferenceOptions,
+    NewsAnalyzer,
+    batching,
+    load_predictor,
+)
+from newsdesk.inference.batching import PAD_MULTIPLE, shaped_batches, token_budget_batches
 from newsdesk.inference.job import run_job
 
 from conftest import make_article, run_fails
@@ -44,6 +50,38 @@ def test_short_inputs_are_not_padded_to_the_longest():
     computed = sum(len(b) * max(lengths[i] for i in b) for b in batches)
     assert sum(lengths) / computed > 0.95  # one batch would pad all 45 to 256: 0.93
     assert len(batches) <= 5
+
+
+def test_batches_are_padded_to_few_shapes():
+    lengths = [random.Random(i).randint(1, 300) for i in range(500)] + [290, 600]
+    shaped = list(shaped_batches(lengths, max_tokens=2048, limit=300))
+    assert sorted(i for b, _ in shaped for i in b) == list(range(len(lengths)))
+    for batch, n in shaped:
+        assert n >= max(lengths[i] for i in batch)
+        assert n % PAD_MULTIPLE == 0 or n in (300, 600)  # never past the limit, nor cut
+        assert len(batch) * n <= 2048 or len(batch) == 1
+    assert len({n for _, n in shaped}) <= 300 // PAD_MULTIPLE + 2
+
+
+def test_padding_to_the_multiple_leaves_scores_unchanged(tiny_models, monkeypatch):
+    texts = [a["text"] for a in articles(10)]
+    topic = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                precision="fp32", max_tokens=512)
+    shapes = []
+    backend = topic.backend
+    monkeypatch.setattr(topic, "backend", lambda inputs: shapes.append(
+        inputs["input_ids"].shape[1]) or backend(inputs))
+    padded = topic.predict(texts)
+    assert shapes and all(n % PAD_MULTIPLE == 0 or n == topic.settings.max_length
+                          for n in shapes)
+    monkeypatch.setattr(batching, "PAD_MULTIPLE", 1)
+    shapes.clear()
+    exact = topic.predict(texts)
+    assert any(n % 32 for n in shapes)  # the articles' own lengths, unpadded
+    for a, b in zip(padded, exact):
+        assert a["label"] == b["label"]
+        for lab, p in a["scores"].items():
+            assert p == pytest.approx(b["scores"][lab], abs=1e-5)
 
 
 def test_batched_equals_one_by_one_and_order_kept(tiny_models):

@@ -6,6 +6,22 @@ from collections.abc import Iterator
 
 import torch
 
+PAD_MULTIPLE = 32
+"""Batches are padded to a multiple of this many tokens. On CPU, oneDNN (bf16 matmuls) keeps
+compiled kernels per input shape in caches of up to 1,024 entries each, so a job whose batches
+take every length from 1 to 512 grows its memory window after window (benchmarks/RESULTS.md,
+"batch-job memory"); with lengths in steps of 32 the shapes are few and met again at once."""
+
+
+def shaped_batches(lengths: list[int], max_tokens: int, limit: int
+                   ) -> Iterator[tuple[list[int], int]]:
+    """`token_budget_batches` over lengths rounded up to a multiple of `PAD_MULTIPLE` (but not
+    past `limit`, the model's longest input, unless a length itself is longer): (indices, the
+    length to pad the batch to) per batch."""
+    padded = [min(-(-n // PAD_MULTIPLE) * PAD_MULTIPLE, max(n, limit)) for n in lengths]
+    for batch in token_budget_batches(padded, max_tokens):
+        yield batch, max(padded[i] for i in batch)
+
 
 def token_budget_batches(lengths: list[int], max_tokens: int, max_batch: int = 256,
                          min_fill: float = 0.9) -> Iterator[list[int]]:
@@ -30,9 +46,10 @@ def token_budget_batches(lengths: list[int], max_tokens: int, max_batch: int = 2
         yield batch
 
 
-def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a list of {input_ids, token_type_ids?} to one batch with an attention mask."""
-    longest = max(len(f["input_ids"]) for f in features)
+def collate(features: list[dict], pad_id: int, length: int = 0) -> dict[str, torch.Tensor]:
+    """Right-pad a list of {input_ids, token_type_ids?} to one batch with an attention mask, as
+    long as the longest input or `length`, whichever is longer."""
+    longest = max(length, *(len(f["input_ids"]) for f in features))
     out = {"input_ids": torch.full((len(features), longest), pad_id, dtype=torch.long),
            "attention_mask": torch.zeros((len(features), longest), dtype=torch.long)}
     if "token_type_ids" in features[0]:

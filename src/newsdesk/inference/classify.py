@@ -359,7 +359,7 @@ class ClassifierPredictor(Predictor):
         counts = torch.zeros(n, 1)
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(f["input_ids"]) for f in features]
-        for batch, inputs in self.batches(features, lengths, lambda fs: collate(fs, pad)):
+        for batch, inputs in self.batches(features, lengths, lambda fs, n: collate(fs, pad, n)):
             logits = (backend or self.backend)(inputs)
             probs = logits.sigmoid() if self.settings.multi_label else logits.softmax(-1)
             index = torch.tensor([owners[i] for i in batch])

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from newsdesk.inference.backend import TorchBackend
-from newsdesk.inference.batching import collate, token_budget_batches
+from newsdesk.inference.batching import collate, shaped_batches
 from newsdesk.models.embedding import MeanPooled, first_chunks
 from newsdesk.models.encoding import encode_articles, is_separable
 from newsdesk.models.inputs import Template
@@ -30,7 +30,7 @@ def embed(backend: TorchBackend, features: list[dict], dims: int, pad: int,
     """
     out = torch.zeros(len(features), dims)
     lengths = [len(f["input_ids"]) for f in features]
-    for batch, inputs in batches(features, lengths, lambda fs: collate(fs, pad)):
+    for batch, inputs in batches(features, lengths, lambda fs, n: collate(fs, pad, n)):
         out[torch.tensor(batch)] = backend(inputs)
     return out.numpy()
 
@@ -44,7 +44,8 @@ def embed_articles(embedder: MeanPooled, tokenizer, titles: list[str | None], te
     backend = TorchBackend(embedder.to(where).eval(), where, "fp32")
 
     def batches(items: list, lengths: list[int], collate_fn: Callable):
-        for batch in token_budget_batches(lengths, MAX_TOKENS):
-            yield batch, {k: v.to(where) for k, v in collate_fn([items[i] for i in batch]).items()}
+        for batch, length in shaped_batches(lengths, MAX_TOKENS, max_length):
+            inputs = collate_fn([items[i] for i in batch], length)
+            yield batch, {k: v.to(where) for k, v in inputs.items()}
 
     return embed(backend, features, embedder.dims, tokenizer.pad_token_id or 0, batches)

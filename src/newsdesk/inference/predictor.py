@@ -33,7 +33,7 @@ import torch
 from newsdesk.errors import NewsdeskError
 from newsdesk.inference import calibrate as calibration
 from newsdesk.inference.backend import TorchBackend
-from newsdesk.inference.batching import token_budget_batches
+from newsdesk.inference.batching import shaped_batches
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
 from newsdesk.models.folder import Settings, read_settings
@@ -215,12 +215,13 @@ class Predictor:
         the outputs cannot be checked (generated text)."""
         return []
 
-    def batches(self, items: list, lengths: list[int], collate: Callable[[list], dict]
+    def batches(self, items: list, lengths: list[int], collate: Callable[[list, int], dict]
                 ) -> Iterator[tuple[list[int], dict]]:
         """(indices, tensors on the device) per token-budget batch of `items` (whose token counts
-        are `lengths`), longest first."""
-        for batch in token_budget_batches(lengths, self.max_tokens):
-            inputs = collate([items[i] for i in batch])
+        are `lengths`), longest first; `collate(items, length)` pads a batch to `length` (a
+        multiple of `batching.PAD_MULTIPLE`, see there why)."""
+        for batch, length in shaped_batches(lengths, self.max_tokens, self.settings.max_length):
+            inputs = collate([items[i] for i in batch], length)
             self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
             self.stats["computed_tokens"] += inputs["attention_mask"].numel()
             yield batch, {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}

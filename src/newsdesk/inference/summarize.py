@@ -101,7 +101,7 @@ class SummaryPredictor(Predictor):
         scores = [[0.0] * len(e.sentences) for e in encoded]
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(w.input_ids) for w in windows]
-        for batch, inputs in self.batches(windows, lengths, lambda ws: collate_windows(ws, pad)):
+        for batch, inputs in self.batches(windows, lengths, lambda ws, n: collate_windows(ws, pad, length=n)):
             out = self.backend(inputs)
             for row, i in enumerate(batch):
                 for col, s in enumerate(windows[i].sentences):

@@ -126,6 +126,8 @@ class SentenceScorer(nn.Module):
         """
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         n_sent = int(sentence_of_token.max().item()) + 1
+        if labels is None:  # sentence slots in steps of 8: few shapes (batching.PAD_MULTIPLE)
+            n_sent = -(-n_sent // 8) * 8
         # (B, S, T) membership of each token in each sentence
         member = (sentence_of_token.unsqueeze(1) == torch.arange(n_sent, device=hidden.device)
                   .view(1, -1, 1)).to(hidden.dtype)
@@ -139,10 +141,11 @@ class SentenceScorer(nn.Module):
         return loss, scores
 
 
-def collate_windows(windows: list[Window], pad_id: int, labels: list[list[int]] | None = None
-                    ) -> dict[str, torch.Tensor]:
-    """Pad windows to one batch; labels per window sentence (-100 for padding)."""
-    longest = max(len(w.input_ids) for w in windows)
+def collate_windows(windows: list[Window], pad_id: int, labels: list[list[int]] | None = None,
+                    length: int = 0) -> dict[str, torch.Tensor]:
+    """Pad windows to one batch, as long as the longest window or `length`, whichever is longer;
+    labels per window sentence (-100 for padding)."""
+    longest = max(length, *(len(w.input_ids) for w in windows))
     most = max(len(w.sentences) for w in windows)
     b = len(windows)
     batch = {"input_ids": torch.full((b, longest), pad_id, dtype=torch.long),
