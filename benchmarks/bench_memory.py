@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -69,7 +68,11 @@ def main() -> None:
     rows = []
     for split in ("train", "dev"):
         rows += [json.loads(x) for x in (Path(args.data) / f"{split}.jsonl").read_text().splitlines()]
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {platform.machine()}")
+    from newsdesk.inference.hardware import detect
+
+    caps = detect()
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"machine: {caps.describe()}  (kind: {caps.kind}, native bf16: {caps.native_bf16})")
     print(f"command: python {' '.join(sys.argv)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
