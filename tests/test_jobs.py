@@ -266,3 +266,23 @@ def test_a_resumed_job_keeps_its_checked_mode(tmp_path, tiny_models):
     assert result["resumed_from"] == 4 and not topic.pending
     assert (topic.precision, topic.max_tokens, topic.tolerance) == ("int8", 2048, 0.25)
     assert topic.engine == "torch:int8+check"
+
+
+def test_freed_memory_is_handed_back_after_every_window(tmp_path, analyzer, monkeypatch):
+    from newsdesk.inference import job, memory
+
+    calls = []
+    monkeypatch.setattr(job, "return_freed_memory", lambda: calls.append(1))
+    write_articles(tmp_path / "in.jsonl", 10)
+    run_job(analyzer, tmp_path / "in.jsonl", tmp_path / "out.jsonl", window=4, progress_bar=False)
+    assert len(calls) == 3  # windows of 4, 4 and 2 articles
+
+    class Libc:
+        def malloc_trim(self, pad):
+            calls.append(pad)
+
+    monkeypatch.setattr(memory, "_glibc", lambda: Libc())
+    memory.return_freed_memory()
+    assert calls[-1] == 0
+    monkeypatch.setattr(memory, "_glibc", lambda: None)  # no glibc (macOS, Windows): a no-op
+    memory.return_freed_memory()

@@ -9,8 +9,6 @@ is lost or duplicated. Bad records go to `OUTPUT.errors.jsonl` with their locati
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import json
 import os
 import time
@@ -29,6 +27,7 @@ from newsdesk.inference.jobfiles import (
     differences,
     job_signature,
 )
+from newsdesk.inference.memory import return_freed_memory
 
 
 class Progress:
@@ -211,25 +210,6 @@ def jsonl_to_parquet(src: Path, dst: Path, batch: int = 5000) -> None:
                        else pa.nulls(table.num_rows, f.type) for f in schema]
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
     os.replace(tmp, dst)
-
-
-def return_freed_memory() -> None:
-    """Hand the C heap's free pages back to the system (glibc's `malloc_trim`; a no-op
-    elsewhere). A window's tensors of many sizes leave the heap fragmented, and glibc keeps the
-    freed pages: with it, the job's memory between windows stays near what it holds
-    (benchmarks/RESULTS.md, "batch-job memory")."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@functools.cache
-def _glibc():
-    try:
-        libc = ctypes.CDLL(None)  # the symbols this process has loaded: libc among them
-    except (OSError, TypeError):  # TypeError: Windows has no such handle
-        return None
-    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def _take(it, n: int) -> list:

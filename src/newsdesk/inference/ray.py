@@ -25,6 +25,7 @@ from newsdesk.data.pages import PAGE_FIELDS
 from newsdesk.data.tables import FORMATS
 from newsdesk.errors import DataError, NewsdeskError
 from newsdesk.inference.analyzer import NewsAnalyzer
+from newsdesk.inference.memory import return_freed_memory
 from newsdesk.inference.options import InferenceOptions
 
 
@@ -95,7 +96,9 @@ class AnalyzeBatch:
         results = self.analyzer.run(self.analyzer.prepare(items), self.targets) if good else []
         for (i, _), result in zip(good, results):
             out[i].update({k: v for k, v in result.items() if k != "id"})
-        return pa.Table.from_pylist(out, schema=self.schema)
+        table = pa.Table.from_pylist(out, schema=self.schema)
+        return_freed_memory()
+        return table
 
 
 def data_format(path: str) -> str:
