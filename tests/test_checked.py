@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from newsdesk.inference import ClassifierPredictor, SummaryPredictor
-from newsdesk.inference.calibrate import calibrate, shift
+from newsdesk.inference.calibrate import QUANTILE, calibrate, shift
 from newsdesk.inference.hardware import detect
 from newsdesk.models.folder import ExtractiveSettings
 from newsdesk.models.selection import select_sentences, stable_selection
@@ -129,3 +129,26 @@ def test_calibration_widens_the_tolerance_where_the_quantile_lets_outputs_change
     assert [r["agrees"] for r in int8[:2]] == [False, True]
     assert int8[1]["tolerance"] > int8[0]["tolerance"]
     assert (decision.precision, decision.tolerance) == ("int8", int8[1]["tolerance"])
+
+
+def test_summaries_take_their_own_quantile_of_the_shift(tiny_models):
+    summarizer = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu")
+    rng = random.Random(5)
+    items = [{"text": make_article(rng, "business", rng.randint(4, 12))} for _ in range(12)]
+    encoded = summarizer.encode(items)
+
+    def values():
+        return summarizer.values(items, encoded)
+
+    decision = calibrate(summarizer, lambda n=None: summarizer._predict(items[:n], encoded[:n]),
+                         len(items), detect(AMX), values=values,
+                         timer=Clock(summarizer, {"fp32": 3.0, "bf16": 2.0, "int8": 1.0}))
+    summarizer.use("fp32", decision.max_tokens)
+    reference = values()
+    summarizer.use("int8", decision.max_tokens)
+    moved = values()
+    expected = shift(reference, moved, QUANTILE["text"])
+    assert QUANTILE["text"] < QUANTILE["prediction"]
+    assert expected < shift(reference, moved, QUANTILE["prediction"])  # the kinds differ here
+    first = next(r for r in decision.rows if r["precision"] == "int8")
+    assert first["tolerance"] == pytest.approx(expected, abs=1e-6)
