@@ -240,3 +240,22 @@ def test_summariser_folders_from_before_still_load(tmp_path, tiny_models):
     new = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu", precision="fp32")
     legacy = SummaryPredictor.from_pretrained(old, device="cpu", precision="fp32")
     assert legacy.summarize(texts) == new.summarize(texts)
+
+
+def test_sentence_slots_are_padded_at_inference_without_changing_scores(tiny_models):
+    import torch
+
+    from newsdesk.models.extractive import SentenceScorer, collate_windows
+
+    scorer = SentenceScorer.from_pretrained(tiny_models["summary"]).eval()
+    predictor = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu")
+    encoded = predictor.encode([{"text": " ".join(f"Line {i} tells of bank {i}." for i in range(5))}])
+    windows = pack_windows(encoded[0].sentence_ids, predictor.template, 64)
+    labels = [[0] * len(w.sentences) for w in windows]
+    batch = collate_windows(windows, 0, labels)
+    with torch.inference_mode():
+        _, trained = scorer(**batch)  # with labels: one slot per sentence, as in training
+        inferred = scorer(**{k: v for k, v in batch.items() if k != "labels"})
+    sentences = trained.shape[1]
+    assert sentences % 8 and inferred.shape[1] == -(-sentences // 8) * 8
+    assert torch.allclose(inferred[:, :sentences], trained, atol=1e-5)

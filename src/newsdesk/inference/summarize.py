@@ -101,7 +101,11 @@ class SummaryPredictor(Predictor):
         scores = [[0.0] * len(e.sentences) for e in encoded]
         pad = self.tokenizer.pad_token_id or 0
         lengths = [len(w.input_ids) for w in windows]
-        for batch, inputs in self.batches(windows, lengths, lambda ws, n: collate_windows(ws, pad, length=n)):
+
+        def collate(batch: list[Window], length: int) -> dict:
+            return collate_windows(batch, pad, length=length)
+
+        for batch, inputs in self.batches(windows, lengths, collate):
             out = self.backend(inputs)
             for row, i in enumerate(batch):
                 for col, s in enumerate(windows[i].sentences):

@@ -120,6 +120,7 @@ class SentenceScorer(nn.Module):
 
     def forward(self, input_ids, attention_mask, sentence_of_token, labels=None):
         """Scores (B, S) for up to S sentences per window; BCE loss if labels (B, S) given.
+        Without labels S is rounded up to a multiple of 8 (the extra slots hold no sentence).
 
         `sentence_of_token` is (B, T) with -1 for tokens outside any sentence; labels use -100
         for padding sentences.
