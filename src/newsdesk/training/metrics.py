@@ -127,8 +127,8 @@ def multilabel_metrics(gold: list[list[str]], pred: list[list[str]], labels: lis
     """
     unseen = sorted({lab for g in gold for lab in g or []} - set(labels))
     labels = list(labels) + unseen
-    y = np.array([[lab in set(g) for lab in labels] for g in gold], dtype=int)
-    x = np.array([[lab in set(q) for lab in labels] for q in pred], dtype=int)
+    y = np.array([[lab in g for lab in labels] for g in map(set, gold)], dtype=int)
+    x = np.array([[lab in q for lab in labels] for q in map(set, pred)], dtype=int)
     p, r, f, s = precision_recall_fscore_support(y, x, zero_division=0)
     present = [i for i in range(len(labels)) if s[i] > 0]
     tp, fp, fn = (y & x).sum(), ((1 - y) & x).sum(), (y & (1 - x)).sum()
