@@ -245,7 +245,7 @@ def test_summariser_folders_from_before_still_load(tmp_path, tiny_models):
 def test_sentence_slots_are_padded_at_inference_without_changing_scores(tiny_models):
     import torch
 
-    from newsdesk.models.extractive import SentenceScorer, collate_windows
+    from newsdesk.models.extractive import SLOT_MULTIPLE, SentenceScorer, collate_windows
 
     scorer = SentenceScorer.from_pretrained(tiny_models["summary"]).eval()
     predictor = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu")
@@ -257,5 +257,6 @@ def test_sentence_slots_are_padded_at_inference_without_changing_scores(tiny_mod
         _, trained = scorer(**batch)  # with labels: one slot per sentence, as in training
         inferred = scorer(**{k: v for k, v in batch.items() if k != "labels"})
     sentences = trained.shape[1]
-    assert sentences % 8 and inferred.shape[1] == -(-sentences // 8) * 8
+    assert sentences % SLOT_MULTIPLE
+    assert inferred.shape[1] == -(-sentences // SLOT_MULTIPLE) * SLOT_MULTIPLE
     assert torch.allclose(inferred[:, :sentences], trained, atol=1e-5)

@@ -20,6 +20,9 @@ from newsdesk.errors import DataError
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import load_kwargs
 
+SLOT_MULTIPLE = 8
+"""At inference, sentence slots per window come in multiples of this: the sentence-pooling matmul
+then meets few shapes, as batches of tokens do (`inference.batching.PAD_MULTIPLE`)."""
 HEAD_FILE = "scorer_head.safetensors"  # the head's file in folders saved before newsdesk 0.2
 
 
@@ -120,15 +123,16 @@ class SentenceScorer(nn.Module):
 
     def forward(self, input_ids, attention_mask, sentence_of_token, labels=None):
         """Scores (B, S) for up to S sentences per window; BCE loss if labels (B, S) given.
-        Without labels S is rounded up to a multiple of 8 (the extra slots hold no sentence).
+        Without labels S is rounded up to a multiple of `SLOT_MULTIPLE` (the extra slots hold
+        no sentence).
 
         `sentence_of_token` is (B, T) with -1 for tokens outside any sentence; labels use -100
         for padding sentences.
         """
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         n_sent = int(sentence_of_token.max().item()) + 1
-        if labels is None:  # sentence slots in steps of 8: few shapes (batching.PAD_MULTIPLE)
-            n_sent = -(-n_sent // 8) * 8
+        if labels is None:
+            n_sent = -(-n_sent // SLOT_MULTIPLE) * SLOT_MULTIPLE
         # (B, S, T) membership of each token in each sentence
         member = (sentence_of_token.unsqueeze(1) == torch.arange(n_sent, device=hidden.device)
                   .view(1, -1, 1)).to(hidden.dtype)
