@@ -366,6 +366,7 @@ def test_shipped_configs_parse_and_overrides_apply():
     ({"task": "stance", "lexical": "tfidf", "validation": 0.15, "lexical_embedding": "true"},
      "lexical_embedding is for topic models with"),
     ({"lexical_weight": "1"}, r"lexical_weight must be in \(0, 1\)"),
+    ({"head_learning_rate": "-1e-3"}, "head_learning_rate must be 0"),
 ])
 def test_config_errors(override, message):
     with pytest.raises(DataError, match=message):
@@ -423,3 +424,35 @@ def test_report_to_reaches_the_trainer_and_the_loss_curve_reads_both_logs(tmp_pa
     assert plot_loss(trainer_log, tmp_path / "a.png") and (tmp_path / "a.png").stat().st_size > 0
     assert not plot_loss([{"train_loss": 1.0, "step": 3}], tmp_path / "b.png")
     assert not (tmp_path / "b.png").exists()
+
+
+def test_head_learns_at_its_own_rate_on_the_shared_schedule(tmp_path, tiny_bert_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    from newsdesk.training.classifier import WeightedTrainer, head_parameters
+    from newsdesk.training.finish import training_arguments
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=3)
+    assert sorted(head_parameters(model)) == ["bert.pooler.dense.bias", "bert.pooler.dense.weight",
+                                              "classifier.bias", "classifier.weight"]
+    config = ClassifierConfig(output_dir=str(tmp_path), learning_rate=1e-4,
+                              head_learning_rate=2e-3, warmup_ratio=0.0)
+    trainer = WeightedTrainer(model=model, args=training_arguments(config),
+                              head_learning_rate=config.head_learning_rate)
+    trainer.create_optimizer_and_scheduler(num_training_steps=10)
+    names = {id(p): n for n, p in model.named_parameters()}
+    rate_of = {names[id(p)]: g["lr"] for g in trainer.optimizer.param_groups for p in g["params"]}
+    assert len(rate_of) == len(names)  # every parameter in exactly one group
+    assert {n for n, lr in rate_of.items() if lr == 2e-3} == set(head_parameters(model))
+    assert {lr for n, lr in rate_of.items() if n not in head_parameters(model)} == {1e-4}
+    decays = {g["weight_decay"] for g in trainer.optimizer.param_groups if g["lr"] == 2e-3}
+    assert decays == {0.0, config.weight_decay}  # biases still without decay
+    for _ in range(5):
+        trainer.optimizer.step()
+        trainer.lr_scheduler.step()
+    rates = sorted({round(g["lr"], 12) for g in trainer.optimizer.param_groups})
+    assert rates == [5e-5, 1e-3]  # both halfway down the same linear decay
+
+    plain = WeightedTrainer(model=model, args=training_arguments(config))
+    plain.create_optimizer()
+    assert {g["lr"] for g in plain.optimizer.param_groups} == {1e-4}

@@ -48,12 +48,41 @@ CPU kernels to build and keep (a 165-step Reuters probe: peak RSS 3.0 GB against
 faster; benchmarks/RESULTS.md)."""
 
 
-class WeightedTrainer(Trainer):
-    """A Trainer whose cross-entropy weighs classes (for imbalanced data such as FNC-1)."""
+def head_parameters(model) -> list[str]:
+    """Names of the parameters a sequence classifier adds on top of its pretrained encoder: the
+    classification head and the pooler that feeds it (BERT's pooler is trained for no task the
+    sentence encoders were tuned on)."""
+    prefix = model.base_model_prefix + "."
+    return [n for n, _ in model.named_parameters() if not n.startswith(prefix) or ".pooler." in n]
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+
+class WeightedTrainer(Trainer):
+    """A Trainer whose cross-entropy weighs classes (for imbalanced data such as FNC-1) and
+    whose head may learn at its own rate."""
+
+    def __init__(self, *args, class_weights: torch.Tensor | None = None,
+                 head_learning_rate: float = 0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+        self.head_learning_rate = head_learning_rate
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer, with the head's parameters moved to groups of their own at
+        `head_learning_rate` (the scheduler, built afterwards, scales every group alike)."""
+        optimizer = super().create_optimizer(model)
+        if not self.head_learning_rate or self.head_learning_rate == self.args.learning_rate:
+            return optimizer
+        named = dict(self.model.named_parameters())
+        head = {id(named[n]) for n in head_parameters(self.model)}
+        moved = []
+        for group in optimizer.param_groups:
+            mine = [p for p in group["params"] if id(p) in head]
+            group["params"] = [p for p in group["params"] if id(p) not in head]
+            if mine:
+                moved.append({**group, "params": mine, "lr": self.head_learning_rate})
+        for group in moved:
+            optimizer.add_param_group(group)
+        return optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.class_weights is None:
@@ -208,6 +237,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         processing_class=tokenizer,
         compute_metrics=compute_metrics, callbacks=callbacks,
         class_weights=class_weight_tensor(train["y"], labels, config.class_weights),
+        head_learning_rate=config.head_learning_rate,
     )
     checkpoint = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() \
         else None
