@@ -11,7 +11,7 @@ from newsdesk.inference import ClassifierPredictor, SummaryPredictor
 from newsdesk.inference.calibrate import QUANTILE, calibrate, shift
 from newsdesk.inference.hardware import detect
 from newsdesk.models.folder import ExtractiveSettings
-from newsdesk.models.selection import select_sentences, stable_selection
+from newsdesk.models.selection import doubtful_sentences, select_sentences, stable_selection
 from test_calibrate import AMX, TEXTS, Clock, confident_folder, tiny_run
 
 from conftest import make_article
@@ -40,6 +40,10 @@ def test_selection_is_a_close_call_only_where_a_swap_changes_it():
     assert stable_selection(SENTENCES, [0.9, 0.5, 0.3, 0.1, 0.09], TWO, tolerance=0.05)
     # a near tie inside the chosen pair does not change the choice either
     assert stable_selection(SENTENCES, [0.9, 0.89, 0.3, 0.1, 0.0], TWO, tolerance=0.05)
+    # the close call's own sentences, and none once both are exact (made again in fp32)
+    assert doubtful_sentences(SENTENCES, scores, TWO, 0.03) == {1, 2}
+    assert doubtful_sentences(SENTENCES, scores, TWO, 0.03, exact={1}) == {1, 2}
+    assert doubtful_sentences(SENTENCES, scores, TWO, 0.03, exact={1, 2}) == set()
 
 
 def test_classifier_close_calls(tiny_models):
@@ -82,6 +86,44 @@ def test_checked_stance_pairs_and_summaries_equal_fp32(tiny_models):
     summarizer.use("int8", summarizer.max_tokens, tolerance=10.0)
     assert summarizer.summarize(articles) == expected
     assert summarizer.stats["rechecked"] == len(articles)
+
+
+def test_summary_close_calls_rescore_only_the_windows_they_need(tiny_models, monkeypatch):
+    summarizer = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu",
+                                                  precision="fp32")
+    summarizer.settings.budget, summarizer.settings.sentences = "sentences", 2
+    summarizer.settings.trigram_blocking = summarizer.settings.sentences_only = False
+    encoded = summarizer.encode([{"text": " ".join(TEXTS * 2)}])
+    windows, owners = summarizer.windows(encoded)
+    assert len(windows) >= 3  # the tiny model's windows are short
+    last = windows[-1].sentences[-1]
+    fast = [1.0 - 0.01 * s for s in range(last + 1)]  # picks 0 and 1; 1 and 2 are close
+    fast[2] = 0.985
+    calls = []
+
+    def score_windows(ws, own, which, scores):
+        which = list(which)
+        calls.append((summarizer.backend is fast_backend, which))
+        for w in which:
+            for s in ws[w].sentences:
+                scores[own[w]][s] = fast[s] if summarizer.backend is fast_backend else exact[s]
+
+    fast_backend = summarizer.backend
+    monkeypatch.setattr(summarizer, "score_windows", score_windows)
+    summarizer.tolerance = 0.02
+    holding = [w for w, win in enumerate(windows) if {1, 2} & set(win.sentences)]
+    exact = list(fast)  # fp32 agrees with the fast scores: the call is settled by those windows
+    assert summarizer.extract_encoded(encoded)[0][1] == [0, 1]
+    assert calls == [(True, list(range(len(windows)))), (False, holding)]
+    assert summarizer.stats["rechecked_windows"] == len(holding) < len(windows)
+
+    calls.clear()  # fp32 drops sentence 1 beside 3 and 4 (not checked yet): the rest too
+    exact[1] = 0.965
+    sentences = encoded[0].sentences
+    assert summarizer.extract_encoded(encoded)[0][1] == \
+        select_sentences(sentences, exact, summarizer.settings) == [0, 2]
+    rest = [w for w in range(len(windows)) if w not in holding]
+    assert calls == [(True, list(range(len(windows)))), (False, holding), (False, rest)]
 
 
 def test_calibration_sets_the_tolerance_from_the_shift_it_measures(tiny_models):

@@ -7,6 +7,7 @@ article order. Abstractive folders generate with the saved generation settings.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from newsdesk.models.extractive import SentenceScorer, Window, collate_windows, 
 from newsdesk.models.folder import AbstractiveSettings, ExtractiveSettings
 from newsdesk.models.inputs import Template
 from newsdesk.models.loading import load_kwargs, local_folder
-from newsdesk.models.selection import select_sentences, stable_selection, summary_text
+from newsdesk.models.selection import doubtful_sentences, select_sentences, summary_text
 
 
 class SummaryPredictor(Predictor):
@@ -72,15 +73,47 @@ class SummaryPredictor(Predictor):
         return self.extract_encoded(self.encode([{"text": t} for t in texts]))
 
     def extract_encoded(self, encoded: list[Encoded]) -> list[tuple[list[str], list[int]]]:
-        """(sentences, chosen indices) per article; in a checked mode, articles whose choice is
-        a close call are scored again in fp32."""
-        def stable(i: int, scores: list[float]) -> bool:
-            return stable_selection(encoded[i].sentences, scores, self.settings, self.tolerance)
-
-        scores = self.checked(lambda index: self.score([encoded[i] for i in index]), len(encoded),
-                              stable)
+        """(sentences, chosen indices) per article; in a checked mode, the windows holding the
+        sentences of a close call are scored again in fp32, then the rest of the article's
+        windows if the call is still close."""
+        windows, owners = self.windows(encoded)
+        scores = [[0.0] * len(e.sentences) for e in encoded]
+        self.score_windows(windows, owners, range(len(windows)), scores)
+        if self.tolerance:
+            self.recheck(encoded, windows, owners, scores)
         return [(e.sentences, select_sentences(e.sentences, sc, self.settings))
                 for e, sc in zip(encoded, scores)]
+
+    def recheck(self, encoded: list[Encoded], windows: list[Window], owners: list[int],
+                scores: list[list[float]]) -> None:
+        """Make the close calls again in fp32, window by window (a window's scores depend on
+        its own tokens only): first the windows holding a sentence of a swap that would change
+        the choice, then, where the choice is still close with those scores exact, the rest."""
+        start = time.perf_counter()
+        exact: dict[int, set[int]] = {}  # article -> sentences scored in fp32
+        done: set[int] = set()  # windows scored in fp32
+
+        def doubtful(a: int) -> set[int]:
+            return doubtful_sentences(encoded[a].sentences, scores[a], self.settings,
+                                      self.tolerance, exact.get(a, frozenset()))
+
+        unsure = {a: doubtful(a) for a in range(len(encoded))}
+        unsure = {a: d for a, d in unsure.items() if d}
+        self.count("checked", len(encoded))
+        self.count("rechecked", len(unsure))
+        for rest in (False, True):
+            again = [w for w in range(len(windows)) if owners[w] in unsure and w not in done
+                     and (rest or unsure[owners[w]] & set(windows[w].sentences))]
+            if not again:
+                break
+            with self.in_fp32():
+                self.score_windows(windows, owners, again, scores)
+            for w in again:
+                exact.setdefault(owners[w], set()).update(windows[w].sentences)
+            done.update(again)
+            self.count("rechecked_windows", len(again))
+            unsure = {a: d for a in unsure if (d := doubtful(a))}
+        self.count("recheck_seconds", time.perf_counter() - start)  # close-call test + fp32
 
     def values(self, items: list[dict], encoded: list[Encoded] | None,
                targets: list[str] | None = None) -> list[torch.Tensor]:
@@ -89,28 +122,41 @@ class SummaryPredictor(Predictor):
             return []
         return [torch.tensor(sc) for sc in self.score(encoded)]
 
-    @torch.inference_mode()
     def score(self, encoded: list[Encoded]) -> list[list[float]]:
-        """A score per sentence of every article; windows cover every sentence."""
+        """A score per sentence of every article, in the current mode; windows cover every
+        sentence."""
+        windows, owners = self.windows(encoded)
+        scores = [[0.0] * len(e.sentences) for e in encoded]
+        self.score_windows(windows, owners, range(len(windows)), scores)
+        return scores
+
+    def windows(self, encoded: list[Encoded]) -> tuple[list[Window], list[int]]:
+        """Every article's windows, and the article each belongs to."""
         windows: list[Window] = []
         owners: list[int] = []
         for a, e in enumerate(encoded):
             for w in pack_windows(e.sentence_ids, self.template, self.settings.max_length):
                 windows.append(w)
                 owners.append(a)
-        scores = [[0.0] * len(e.sentences) for e in encoded]
+        return windows, owners
+
+    @torch.inference_mode()
+    def score_windows(self, windows: list[Window], owners: list[int], which, scores) -> None:
+        """Score the windows listed in `which` in the current mode, writing each sentence's
+        score into `scores[article][sentence]`."""
+        which = list(which)
         pad = self.tokenizer.pad_token_id or 0
-        lengths = [len(w.input_ids) for w in windows]
 
         def collate(batch: list[Window], length: int) -> dict:
             return collate_windows(batch, pad, length=length)
 
-        for batch, inputs in self.batches(windows, lengths, collate):
+        picked = [windows[w] for w in which]
+        for batch, inputs in self.batches(picked, [len(w.input_ids) for w in picked], collate):
             out = self.backend(inputs)
             for row, i in enumerate(batch):
-                for col, s in enumerate(windows[i].sentences):
-                    scores[owners[i]][s] = float(out[row, col])
-        return scores
+                w = which[i]
+                for col, s in enumerate(windows[w].sentences):
+                    scores[owners[w]][s] = float(out[row, col])
 
     @torch.inference_mode()
     def generate(self, texts: list[str], batch_size: int = 8) -> list[str]:

@@ -78,6 +78,14 @@ def stable_selection(sentences: list[str], scores: list[float], settings, tolera
     The choice depends only on the order of the scores, so a small shift of the scores can
     change it only by swapping close neighbours; one swap at a time is tried.
     """
+    return not doubtful_sentences(sentences, scores, settings, tolerance)
+
+
+def doubtful_sentences(sentences: list[str], scores: list[float], settings, tolerance: float,
+                       exact: set[int] | frozenset[int] = frozenset()) -> set[int]:
+    """The sentences of the swaps that would change the choice (see `stable_selection`); none
+    when the choice is stable. Two sentences whose scores are both `exact` (made again in the
+    reference precision) cannot swap."""
     grams = [trigrams(s) for s in sentences] if settings.trigram_blocking else None
     chosen = select_sentences(sentences, scores, settings, grams)
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
@@ -86,15 +94,18 @@ def stable_selection(sentences: list[str], scores: list[float], settings, tolera
     while end < len(order) and scores[order[end - 1]] - scores[order[end]] < tolerance:
         end += 1
     read = order[:end]
+    doubtful: set[int] = set()
     for a, i in enumerate(read):
         for j in read[a + 1 :]:
             if scores[i] - scores[j] >= tolerance:
                 break  # sorted: the rest are further apart
+            if i in exact and j in exact or {i, j} <= doubtful:
+                continue
             swapped = list(scores)
             swapped[i], swapped[j] = scores[j], scores[i]
             if select_sentences(sentences, swapped, settings, grams) != chosen:
-                return False
-    return True
+                doubtful |= {i, j}
+    return doubtful
 
 
 SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
