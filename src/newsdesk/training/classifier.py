@@ -50,8 +50,8 @@ faster; benchmarks/RESULTS.md)."""
 
 def head_parameters(model) -> list[str]:
     """Names of the parameters a sequence classifier adds on top of its pretrained encoder: the
-    classification head and the pooler that feeds it (BERT's pooler is trained for no task the
-    sentence encoders were tuned on)."""
+    classification head and the pooler that feeds it (a sentence encoder such as MiniLM was
+    tuned through mean pooling, never through BERT's pooler)."""
     prefix = model.base_model_prefix + "."
     return [n for n, _ in model.named_parameters() if not n.startswith(prefix) or ".pooler." in n]
 
