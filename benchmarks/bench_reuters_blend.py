@@ -65,6 +65,9 @@ def main() -> None:
           f"torch {torch.__version__}")
     print(f"command: python {' '.join(sys.argv)}")
     training = read_settings(args.model).training
+    if not training.get("validation") or not read_settings(args.model).multi_label:
+        raise SystemExit(f"{args.model}: not a multi-label topic folder trained with a validation "
+                         "slice (the slice is what the weights are compared on)")
     train = load_prepared(args.data, "train").rename_column("topics", "y")
     dev = load_prepared(args.data, "dev").rename_column("topics", "y")
     part, piece = carve_validation(train, training["validation"], training["seed"], False, True)
