@@ -97,7 +97,8 @@ class ClassifierConfig:
     head_learning_rate: float = 0.0
     """Peak learning rate of the layers that start untrained (the classification head and the
     pooler before it), on the same schedule; 0 uses `learning_rate`. Many labels learn faster
-    with a head rate ~10x the encoder's (Reuters, 90 labels: benchmarks/RESULTS.md)."""
+    with a head rate ~10x the encoder's (Reuters, 90 labels); FNC-1's four stance classes did
+    not (benchmarks/RESULTS.md)."""
     weight_decay: float = 0.01
     """AdamW weight decay."""
     warmup_ratio: float = 0.06
