@@ -9,7 +9,7 @@ weight, on the validation slice and on dev? For a Reuters folder trained with `v
   the slice (`--refitted`, a folder whose blend is the TF-IDF part alone, such as the preset's;
   else the folder's own part), thresholds tuned on the whole slice.
 
-Blends average probabilities (newsdesk's rule) or, with --log-odds, log-odds.
+Blends average probabilities (newsdesk's rule), then log-odds: one table each.
 
     python benchmarks/bench_reuters_blend.py --model runs/topics-reuters-v3 \
         --refitted runs/topics-reuters-v2 --data data/reuters-v2
@@ -59,7 +59,6 @@ def main() -> None:
     p.add_argument("--model", required=True, help="a multi-label topic folder trained with validation")
     p.add_argument("--refitted", help="a folder whose TF-IDF part was refitted on train + slice")
     p.add_argument("--data", default="data/reuters", help="the prepared folder it trained on")
-    p.add_argument("--log-odds", action="store_true", help="blend log-odds, not probabilities")
     args = p.parse_args()
     print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
           f"torch {torch.__version__}")
@@ -101,19 +100,22 @@ def main() -> None:
     gold_slice, gold_dev = list(piece["y"]), list(dev["y"])
     y_slice = multi_hot(gold_slice, labels)
     halves = np.random.default_rng(training["seed"]).random(len(piece)) < 0.5
-    print("\n| lexical weight | slice micro-F1 (halves) | dev micro-F1 | dev macro-F1 |\n"
-          "|---|---|---|---|")
-    for weight in WEIGHTS:
-        on_slice = mix(slice_model, slice_words, weight, args.log_odds)
-        halved = []
-        for side in (halves, ~halves):
-            tuned = tune_thresholds(on_slice[side], y_slice[side], labels)
-            held = np.flatnonzero(~side)
-            halved.append(micro(on_slice[held], tuned, [gold_slice[i] for i in held],
-                                labels)["micro_f1"])
-        m = micro(mix(dev_model, dev_words, weight, args.log_odds),
-                  tune_thresholds(on_slice, y_slice, labels), gold_dev, labels)
-        print(f"| {weight} | {np.mean(halved):.4f} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} |")
+    for log_odds in (False, True):
+        print(f"\n{'log-odds' if log_odds else 'probabilities'} averaged\n"
+              "| lexical weight | slice micro-F1 (halves) | dev micro-F1 | dev macro-F1 |\n"
+              "|---|---|---|---|")
+        for weight in WEIGHTS:
+            on_slice = mix(slice_model, slice_words, weight, log_odds)
+            halved = []
+            for side in (halves, ~halves):
+                tuned = tune_thresholds(on_slice[side], y_slice[side], labels)
+                held = np.flatnonzero(~side)
+                halved.append(micro(on_slice[held], tuned, [gold_slice[i] for i in held],
+                                    labels)["micro_f1"])
+            m = micro(mix(dev_model, dev_words, weight, log_odds),
+                      tune_thresholds(on_slice, y_slice, labels), gold_dev, labels)
+            print(f"| {weight} | {np.mean(halved):.4f} | {m['micro_f1']:.4f} | "
+                  f"{m['macro_f1']:.4f} |")
 
 
 if __name__ == "__main__":
