@@ -49,7 +49,7 @@ def mix(model: np.ndarray, words: np.ndarray, weight: float, log_odds: bool) -> 
     return blend(odds[0], odds[1], weight).sigmoid()
 
 
-def micro(probs: torch.Tensor, thresholds: tuple[dict, float], gold: list, labels: list[str]):
+def scored(probs: torch.Tensor, thresholds: tuple[dict, float], gold: list, labels: list[str]):
     on = decide(probs, threshold_vector(labels, *thresholds))
     return multilabel_metrics(gold, names_of(on, labels), labels)
 
@@ -63,8 +63,9 @@ def main() -> None:
     print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
           f"torch {torch.__version__}")
     print(f"command: python {' '.join(sys.argv)}")
-    training = read_settings(args.model).training
-    if not training.get("validation") or not read_settings(args.model).multi_label:
+    settings = read_settings(args.model)
+    training = settings.training
+    if not training.get("validation") or not settings.multi_label:
         raise SystemExit(f"{args.model}: not a multi-label topic folder trained with a validation "
                          "slice (the slice is what the weights are compared on)")
     train = load_prepared(args.data, "train").rename_column("topics", "y")
@@ -110,9 +111,9 @@ def main() -> None:
             for side in (halves, ~halves):
                 tuned = tune_thresholds(on_slice[side], y_slice[side], labels)
                 held = np.flatnonzero(~side)
-                halved.append(micro(on_slice[held], tuned, [gold_slice[i] for i in held],
+                halved.append(scored(on_slice[held], tuned, [gold_slice[i] for i in held],
                                     labels)["micro_f1"])
-            m = micro(mix(dev_model, dev_words, weight, log_odds),
+            m = scored(mix(dev_model, dev_words, weight, log_odds),
                       tune_thresholds(on_slice, y_slice, labels), gold_dev, labels)
             print(f"| {weight} | {np.mean(halved):.4f} | {m['micro_f1']:.4f} | "
                   f"{m['macro_f1']:.4f} |")

@@ -76,9 +76,7 @@ class SummaryPredictor(Predictor):
         """(sentences, chosen indices) per article; in a checked mode, the windows holding the
         sentences of a close call are scored again in fp32, then the rest of the article's
         windows if the call is still close."""
-        windows, owners = self.windows(encoded)
-        scores = [[0.0] * len(e.sentences) for e in encoded]
-        self.score_windows(windows, owners, range(len(windows)), scores)
+        windows, owners, scores = self.scored(encoded)
         if self.tolerance:
             self.recheck(encoded, windows, owners, scores)
         return [(e.sentences, select_sentences(e.sentences, sc, self.settings))
@@ -97,8 +95,7 @@ class SummaryPredictor(Predictor):
             return doubtful_sentences(encoded[a].sentences, scores[a], self.settings,
                                       self.tolerance, exact.get(a, frozenset()))
 
-        unsure = {a: doubtful(a) for a in range(len(encoded))}
-        unsure = {a: d for a, d in unsure.items() if d}
+        unsure = {a: d for a in range(len(encoded)) if (d := doubtful(a))}
         self.count("checked", len(encoded))
         self.count("rechecked", len(unsure))
         for rest in (False, True):
@@ -125,10 +122,15 @@ class SummaryPredictor(Predictor):
     def score(self, encoded: list[Encoded]) -> list[list[float]]:
         """A score per sentence of every article, in the current mode; windows cover every
         sentence."""
+        return self.scored(encoded)[2]
+
+    def scored(self, encoded: list[Encoded]) -> tuple[list[Window], list[int], list[list[float]]]:
+        """Every article's windows, the article each belongs to, and every sentence's score in
+        the current mode."""
         windows, owners = self.windows(encoded)
         scores = [[0.0] * len(e.sentences) for e in encoded]
         self.score_windows(windows, owners, range(len(windows)), scores)
-        return scores
+        return windows, owners, scores
 
     def windows(self, encoded: list[Encoded]) -> tuple[list[Window], list[int]]:
         """Every article's windows, and the article each belongs to."""
