@@ -16,7 +16,7 @@ from newsdesk.data.prepare import prepare, rarest_labels
 from newsdesk.errors import DataError
 from newsdesk.inference import ClassifierPredictor, NewsAnalyzer
 from newsdesk.models import multilabel
-from newsdesk.models.lexical import LexicalModel
+from newsdesk.models.lexical import WEIGHT_GRID, LexicalModel, blend, choose_multilabel_weight
 from newsdesk.models.multilabel import decide, multi_hot, tune_thresholds
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.metrics import multilabel_metrics
@@ -253,8 +253,8 @@ def test_lexical_character_ngrams_match_word_forms_never_seen_whole(tmp_path):
     assert np.array_equal(again.predict_proba(story), chars.predict_proba(story))
 
 
-def test_refit_on_training_split_learns_the_slice_and_tunes_thresholds_out_of_fold(
-        tmp_path, monkeypatch):
+def test_refit_on_training_split_learns_the_slice_and_returns_out_of_fold_probabilities(
+        tmp_path):
     import datasets
 
     from newsdesk.training import fitting
@@ -279,22 +279,44 @@ def test_refit_on_training_split_learns_the_slice_and_tunes_thresholds_out_of_fo
     class Holder:  # what `refit_on_training_split` reads of a predictor
         lexical = model
 
-    seen = []
-    tune = fitting.tune_thresholds
-
-    def spy(probs, gold, labels, no_label="best"):
-        seen.append((probs, gold))
-        return tune(probs, gold, labels, no_label)
-
-    monkeypatch.setattr(fitting, "tune_thresholds", spy)
-    thresholds, _ = fitting.refit_on_training_split(Holder(), tmp_path, [train, val])
+    oof = fitting.refit_on_training_split(Holder(), tmp_path, [train, val])
     texts, lists = list(train["text"]) + list(val["text"]), list(train["y"]) + list(val["y"])
-    oof = LexicalModel.out_of_fold(texts, lists, labels)
-    (probs, gold), = seen  # tuned once, on the out-of-fold rows of the part and the slice
-    assert torch.equal(probs, torch.from_numpy(oof)) and torch.equal(gold, multi_hot(lists, labels))
-    assert set(thresholds) == {"business", "grain"}  # 10 grain stories out of fold: its own
+    assert np.array_equal(oof, LexicalModel.out_of_fold(texts, lists, labels))  # in their order
+    assert oof.shape == (70, 2)
     refit = LexicalModel.load(tmp_path, labels)  # the folder's lexical model was rewritten
     assert refit.predict_proba([story(True)])[0, 1] > 0.5 > refit.predict_proba([story(False)])[0, 1]
+
+
+def test_log_odds_blend_keeps_a_sure_part_sure_and_its_ends_exact():
+    model = torch.tensor([[0.99, 0.5], [0.2, 0.7]])
+    words = torch.tensor([[0.5, 0.01], [0.2, 0.7]])
+    mixed = blend(model, words, 0.5, "log_odds")
+    odds = 0.5 * model.logit() + 0.5 * words.logit()
+    assert torch.allclose(mixed, odds.sigmoid())
+    assert mixed[0, 0] > 0.9 and mixed[0, 1] < 0.1  # probabilities would give 0.745 and 0.255
+    assert torch.allclose(mixed[1], model[1])  # parts that agree give their own probability
+    assert torch.equal(blend(model, words, 0.0, "log_odds"), model)
+    assert torch.equal(blend(model, words, 1.0, "log_odds"), words)
+    as_arrays = blend(model.numpy(), words.numpy(), 0.3, "log_odds")
+    assert np.allclose(as_arrays, blend(model, words, 0.3, "log_odds").numpy(), atol=1e-6)
+
+
+def test_multilabel_blend_weight_is_chosen_where_the_answer_is_known():
+    rng = np.random.default_rng(1)
+    n, labels = 160, ["a", "b", "c", "d"]
+    gold = torch.from_numpy(rng.random((n, 4)) < 0.3).float()
+    gold[gold.sum(1) == 0, 0] = 1.0
+    sure = (0.05 + 0.9 * gold).clamp(0.05, 0.95)
+    noise = torch.from_numpy(rng.random((n, 4))).float()
+    assert choose_multilabel_weight(sure, noise, gold, labels)[0] == 0.0  # words: noise
+    assert choose_multilabel_weight(noise, sure, gold, labels)[0] == 1.0  # transformer: noise
+    # the transformer knows labels a and b and shrugs (0.5) at c and d, the words part the
+    # other way round: every label is decided right only by a blend of both
+    model, words = sure.clone(), sure.clone()
+    model[:, 2:], words[:, :2] = 0.5, 0.5
+    weight, scores = choose_multilabel_weight(model, words, gold, labels)
+    assert scores[weight] == 1.0 > max(scores[0.0], scores[1.0])
+    assert 0.0 < weight < 1.0
 
 
 def test_refit_embeds_only_the_articles_whose_embeddings_it_was_not_given(tmp_path):
@@ -353,10 +375,13 @@ def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_p
     metrics = train_classifier(tiny_config(data, out, tiny_bert_dir, "topic", multi_label=True,
                                            lexical="tfidf", lexical_chars=True,
                                            lexical_embedding=True, class_weights="sqrt",
-                                           epochs=2))
+                                           epochs=2, validation=0.25))
     assert {"micro_f1", "macro_f1", "subset_accuracy", "crossfit", "thresholds"} <= set(metrics)
     settings = json.loads((out / "newsdesk.json").read_text())
     assert settings["multi_label"] and settings["threshold"] == metrics["thresholds"]["global"]
+    assert settings["blend_space"] == "log_odds" and settings["fitted_on"] == "validation"
+    assert metrics["validation"]["lexical_weight"] == settings["lexical_weight"]
+    assert len(metrics["validation"]["micro_f1_by_weight"]) == len(WEIGHT_GRID)
     assert json.loads((out / "config.json").read_text())["problem_type"] == \
         "multi_label_classification"
     card = (out / "README.md").read_text()
@@ -375,4 +400,4 @@ def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_p
     assert all(one["scores"][lab] == max(one["scores"][x] for x in one["labels"])
                for lab in one["labels"][:1])
     result = NewsAnalyzer(topic=predictor).analyze({"id": "x", "text": text})
-    assert result["topic"] == one and result["engine"]["topic"].startswith("torch:")
+    assert result["topic"] == one and result["engine"]["topic"] == predictor.engine

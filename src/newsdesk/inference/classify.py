@@ -278,7 +278,7 @@ class ClassifierPredictor(Predictor):
     def blend(self, model: torch.Tensor, words: torch.Tensor | None) -> torch.Tensor:
         if words is None:
             return model
-        return blend(model, words, self.settings.lexical_weight)
+        return blend(model, words, self.settings.lexical_weight, self.settings.blend_space)
 
     def read_while_unsure(self, features: list[dict], owners: list[int], n: int,
                           words: torch.Tensor | None) -> torch.Tensor:

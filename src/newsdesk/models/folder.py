@@ -91,6 +91,9 @@ class ClassifierSettings(FolderSettings):
     (`lexical.json`); stance, word-overlap features combined with the transformer (`pairs.json`)."""
     lexical_weight: float = 0.5
     """Topic: share of the TF-IDF model in the blend."""
+    blend_space: str = "probabilities"
+    """Topic: what the blend averages, "probabilities" or "log_odds" (multi-label folders
+    trained by newsdesk 0.2 on; `models.lexical.blend`)."""
     fitted_on: str = "dev"
     """Where the blend weight, temperature and thresholds were fitted after training:
     "validation" (a slice of the training split held out from training) or "dev"."""
@@ -122,6 +125,9 @@ class ClassifierSettings(FolderSettings):
             raise NewsdeskError(f"labels must be a non-empty list of names, got {self.labels!r}")
         if self.multi_label and self.task != "topic":
             raise NewsdeskError("multi_label is for topic models")
+        if self.blend_space not in ("probabilities", "log_odds"):
+            raise NewsdeskError("blend_space must be 'probabilities' or 'log_odds', "
+                                f"got {self.blend_space!r}")
         if self.no_label not in ("best", "none"):
             raise NewsdeskError(f"no_label must be 'best' or 'none', got {self.no_label!r}")
 

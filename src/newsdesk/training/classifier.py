@@ -271,7 +271,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         config, labels=labels, base_model=config.model, train_examples=len(train),
         data_manifest=read_manifest(config.data)["splits"],
         data_source=read_manifest(config.data)["source"],
-        lexical="none" if task.pair else config.lexical)  # stance: set once pairs.json is saved
+        lexical="none" if task.pair else config.lexical,  # stance: set once pairs.json is saved
+        blend_space="log_odds" if config.multi_label else "probabilities")
     device = str(trainer.args.device)
 
     def evaluate(out: Path) -> dict:  # fit on validation (else on dev), then the dev metrics

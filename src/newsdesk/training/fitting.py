@@ -3,9 +3,9 @@
 The transformer and its TF-IDF partner train on the training part; a slice of the training split
 held out from both (`ClassifierConfig.validation`) then fits the topic blend weight, the stance
 word-overlap combination (`models.relatedness`), the confidence temperature and multi-label
-thresholds (where the slice gives a multi-label TF-IDF partner the whole blend, that partner is
-then refitted on the whole training split and tuned out of fold instead). Dev stays untouched
-until the final evaluation, so its figures are honest.
+thresholds (a multi-label TF-IDF partner is refitted on the whole training split, and its
+out-of-fold probabilities stand for it on the slice). Dev stays untouched until the final
+evaluation, so its figures are honest.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         vectorizer: stance only: the word TF-IDF fitted on the training part; given, the
             word-overlap combination is fitted and saved (`pairs.json`).
         seed: for the combination's regression.
-        train: multi-label only: the training part. When the slice gives the lexical model the
-            whole blend (weight 1), the lexical model is refitted on the part and the slice
-            together, its thresholds tuned out of fold (`refit_on_training_split`).
+        train: multi-label only: the training part. Given, the lexical model is refitted on
+            the part and the slice together, and the weight and thresholds are chosen with its
+            out-of-fold probabilities (`refit_on_training_split`); where the weight is 1 (the
+            lexical model alone), the thresholds are tuned on every training article.
         train_embeddings: the training part's article embeddings, where the lexical model
             reads them and training has computed them already (else the refit computes them).
 
@@ -60,18 +61,26 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
     report: dict = {"examples": len(gold)}
     if settings.multi_label:
         y = multi_hot(gold, labels)
-        blend = parts["model"]
-        if "words" in parts:
-            weight, _ = lexical.choose_weight(parts["model"].numpy(), parts["words"].numpy(),
-                                              y.numpy(), multi_label=True)
-            settings.lexical_weight = report["lexical_weight"] = weight
-            blend = lexical.blend(parts["model"], parts["words"], weight)
-        if "words" in parts and settings.lexical_weight == 1.0 and train is not None:
-            settings.thresholds, settings.threshold = refit_on_training_split(
-                predictor, folder, [train, ds], settings.no_label, seed, train_embeddings)
+        blend, words = parts["model"], parts.get("words")
+        oof = None
+        if words is not None and train is not None:
+            oof = refit_on_training_split(predictor, folder, [train, ds], seed, train_embeddings)
+            words = torch.from_numpy(oof[len(train):]).float()
             report["lexical_refit_on"] = (
-                f"{len(train) + len(ds)} training articles (the slice included), "
-                "thresholds out of fold")
+                f"{len(train) + len(ds)} training articles (the slice included); the slice's "
+                "lexical probabilities out of fold")
+        if words is not None:
+            weight, scores = lexical.choose_multilabel_weight(parts["model"], words, y, labels,
+                                                              seed, settings.no_label)
+            settings.lexical_weight = report["lexical_weight"] = weight
+            report["micro_f1_by_weight"] = {str(w): s for w, s in scores.items()}
+            blend = lexical.blend(parts["model"], words, weight, settings.blend_space)
+        if oof is not None and settings.lexical_weight == 1.0:  # the lexical part alone
+            lists = [g for part in (train, ds) for g in part["y"]]
+            settings.thresholds, settings.threshold = tune_thresholds(
+                torch.from_numpy(oof).float(), multi_hot(lists, labels), labels,
+                settings.no_label)
+            report["thresholds_on"] = "out-of-fold probabilities of every training article"
         else:
             settings.thresholds, settings.threshold = tune_thresholds(blend, y, labels,
                                                                       settings.no_label)
@@ -112,25 +121,25 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
 
 
 def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
-                            articles: list[datasets.Dataset], no_label: str = "best",
-                            seed: int = 13, known: np.ndarray | None = None
-                            ) -> tuple[dict[str, float], float]:
+                            articles: list[datasets.Dataset], seed: int = 13,
+                            known: np.ndarray | None = None) -> np.ndarray:
     """Refit the folder's multi-label lexical model on `articles` (the training part and the
-    validation slice) and tune its thresholds on its out-of-fold probabilities over them.
+    validation slice) and return its out-of-fold probabilities over them.
 
-    For when the slice gives the lexical model the whole blend (weight 1), as on Reuters: the
-    slice has chosen the weight, and holding it out further only costs the regressions 15% of
-    their stories and leaves the thresholds of about half the labels (under `MIN_POSITIVES`
-    positives on the slice) to one shared value. Out of fold, every training story is a held-out
-    one. Valid only where the lexical model decides alone: the transformer's probabilities on
-    its own training articles are not held out. The folder's lexical files are rewritten.
+    The slice has done its work once the blend weight and thresholds are chosen on it; holding
+    it out further only costs the regressions 15% of their stories. The out-of-fold
+    probabilities (`LexicalModel.out_of_fold`) come from regressions fitted on as many stories
+    as the refitted one, so they stand for its probabilities on new stories: the slice's rows
+    choose the weight and tune the blend's thresholds, and where the lexical model decides
+    alone (weight 1) every row tunes them (about half the labels have too few positives on the
+    slice alone). The folder's lexical files are rewritten.
 
     Args:
         known: where the lexical model reads embeddings, those of the first `len(known)`
             articles, already computed (training has them); the rest are computed here.
 
     Returns:
-        (per-label thresholds, the shared fallback), as `tune_thresholds` gives them.
+        (articles, labels) out-of-fold probabilities, in the order of `articles`.
     """
     model = predictor.lexical
     titles = [t for ds in articles for t in ds["title"]]
@@ -145,10 +154,8 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
             embeddings = np.concatenate([known, embeddings])
     options = {"chars": model.features.chars is not None, "embeddings": embeddings}
     oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed, **options)
-    tuned = tune_thresholds(torch.from_numpy(oof).float(), multi_hot(lists, model.labels),
-                            model.labels, no_label)
     lexical.LexicalModel.fit_multilabel(texts, lists, model.labels, seed, **options).save(folder)
-    return tuned
+    return oof
 
 
 def _crossfit_pairs(vectorizer, targets, texts, groups, model_probs, gold, labels, seed) -> dict:
