@@ -15,7 +15,7 @@ $(BIN)/newsdesk: pyproject.toml
 	# CPU wheel index when it is reachable, else from the package registry (or a local wheel).
 	$(BIN)/pip install --quiet --retries 0 --timeout 10 --index-url $(TORCH_INDEX) torch==2.13.0 \
 		|| $(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	$(BIN)/pip install --quiet -e '.[dev,ray,openvino]'
 	touch $@
 
 setup: $(BIN)/newsdesk

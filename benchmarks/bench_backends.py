@@ -6,9 +6,8 @@ CPU token budget), in: torch fp32, torch bf16 autocast, torch bf16 weights (what
 for bf16 on CPU), torch int8 dynamic quantisation, `torch.compile` of the bf16 weights (its
 compile time printed; not a newsdesk mode), and, when `onnxruntime`, `onnx` and
 `onnxscript` are installed (they are not dependencies of newsdesk), ONNX Runtime fp32 and int8
-(per-channel dynamic quantisation) from a `torch.onnx.export` of the same model, and, when
-`openvino` is installed, OpenVINO fp32 and bf16 (its inference-precision hint) from
-`openvino.convert_model` of the same model. Prints tokens/s
+(per-channel dynamic quantisation) from a `torch.onnx.export` of the same model, and, with the
+`newsdesk[openvino]` extra, newsdesk's OpenVINO backend in fp32 and bf16. Prints tokens/s
 (best of 5) and how many argmax labels agree with torch fp32.
 
     python benchmarks/bench_backends.py --model runs/topic-bbc --data data/bbc
@@ -30,6 +29,8 @@ from newsdesk.inference import ClassifierPredictor
 from newsdesk.inference.backend import quantize
 from newsdesk.inference.batching import collate
 from newsdesk.inference.hardware import detect
+from newsdesk.inference.openvino_backend import OpenVINOBackend
+from newsdesk.inference.openvino_backend import available as openvino_available
 
 
 def best_of(fn, repeats: int = 5) -> float:
@@ -113,25 +114,20 @@ def main() -> None:
                 seconds = best_of(lambda s=session, f=feed: s.run(None, f))
                 labels = torch.from_numpy(session.run(None, feed)[0]).argmax(-1)
                 results[name] = (tokens / seconds, float((labels == reference).float().mean()))
-    try:
-        import openvino as ov
-    except ImportError:
-        print("openvino not installed: pip install openvino for its rows")
-        ov = None
-    if ov is not None:
-        start = time.perf_counter()
-        with torch.inference_mode():
-            converted = ov.convert_model(model, example_input=dict(batch))
-        print(f"OpenVINO conversion: {time.perf_counter() - start:.1f} s (openvino {ov.__version__})")
-        core = ov.Core()
-        for name, hint in (("openvino fp32", "f32"), ("openvino bf16", "bf16")):
-            compiled = core.compile_model(converted, "CPU", {"INFERENCE_PRECISION_HINT": hint,
-                                                             "INFERENCE_NUM_THREADS": args.threads,
-                                                             "PERFORMANCE_HINT": "LATENCY"})
-            feed = {k: v.numpy() for k, v in batch.items()}
-            seconds = best_of(lambda c=compiled, f=feed: c(f))
-            labels = torch.from_numpy(compiled(feed)[0]).argmax(-1)
-            results[name] = (tokens / seconds, float((labels == reference).float().mean()))
+    if not openvino_available():
+        print("openvino not installed: pip install 'newsdesk[openvino]' for its rows")
+    else:
+        for precision in ("fp32", "bf16"):  # newsdesk's backend, as calibration runs it
+            backend = OpenVINOBackend(model, torch.device("cpu"), precision)
+            start = time.perf_counter()
+            with torch.inference_mode():
+                backend(batch)  # converts and compiles
+            print(f"OpenVINO {precision}: conversion and compilation "
+                  f"{time.perf_counter() - start:.1f} s")
+            seconds = best_of(lambda b=backend: b(batch))
+            labels = backend(batch).argmax(-1)
+            results[f"openvino {precision} (newsdesk backend)"] = (
+                tokens / seconds, float((labels == reference).float().mean()))
     fastest = max(r[0] for r in results.values())
     print("| runtime and precision | tokens/s | x torch fp32 | labels = torch fp32 |")
     print("|---|---|---|---|")

@@ -154,7 +154,7 @@ def test_outputs_name_their_engine(tiny_models):
     for name, predictor in analyzer.models.items():
         check = "+check" if predictor.tolerance else ""
         assert out[0]["engine"][name] == predictor.engine == \
-            f"torch:{predictor.precision}{check}"
+            f"{predictor.backend.name}:{predictor.precision}{check}"
     summary = load_predictor(tiny_models["summary"], InferenceOptions(device="cpu"))
     assert summary.decision is not None  # the analyzer's calibration was cached
 

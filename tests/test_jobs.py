@@ -253,11 +253,12 @@ def test_a_resumed_job_keeps_its_checked_mode(tmp_path, tiny_models):
     with run_fails(first, 2, RuntimeError("killed")), pytest.raises(RuntimeError):
         run_job(first, src, out, window=4, progress_bar=False)
     started = json.loads(Path(str(out) + ".progress.json").read_text())["engines"]["topic"]
-    assert set(started) == {"precision", "max_tokens", "tolerance"}
+    assert set(started) == {"backend", "precision", "max_tokens", "tolerance"}
     # the machine forgets its calibration, and the started mode is made a checked one
     cache_file().unlink()
     progress = Path(str(out) + ".progress.json")
     state = json.loads(progress.read_text())
+    # (written as a job of newsdesk 0.1 wrote it: no backend, which means torch)
     state["engines"]["topic"] = {"precision": "int8", "max_tokens": 2048, "tolerance": 0.25}
     progress.write_text(json.dumps(state))
     again = NewsAnalyzer.from_pretrained(topic=tiny_models["topic"], device="cpu")

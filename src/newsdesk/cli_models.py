@@ -11,7 +11,7 @@ from pathlib import Path
 from newsdesk.api import CONFIGS, make_config, train_config
 from newsdesk.errors import DataError
 from newsdesk.inference.calibrate import SAMPLE
-from newsdesk.inference.options import PRECISIONS, InferenceOptions
+from newsdesk.inference.options import BACKENDS, PRECISIONS, InferenceOptions
 from newsdesk.training.config import (
     add_config_arguments,
     list_presets,
@@ -48,8 +48,9 @@ def cmd_analyze(args) -> int:
     from newsdesk.inference.job import check_job, run_job
 
     # checked before any model loads, so a wrong option fails at once
-    options = InferenceOptions(args.device, args.precision, args.max_tokens, args.cascade,
-                               args.abstain_below).resolved()
+    options = InferenceOptions(device=args.device, precision=args.precision,
+                               backend=args.backend, max_tokens=args.max_tokens,
+                               cascade=args.cascade, abstain_below=args.abstain_below).resolved()
     folders = {name: getattr(args, name) for name in ("topic", "stance", "summary")}
     if args.models:
         for name in folders:
@@ -98,11 +99,12 @@ def cmd_calibrate(args) -> int:
     from newsdesk.models.folder import read_settings
     from newsdesk.models.loading import check_model_folder
 
-    options = InferenceOptions(args.device).resolved()
+    options = InferenceOptions(device=args.device, backend=args.backend).resolved()
     check_model_folder(Path(args.model_dir))
     task = read_settings(args.model_dir).task_info
     if not args.data:
-        key = cache_key(folder_fingerprint(args.model_dir), task.name, options.device)
+        key = cache_key(folder_fingerprint(args.model_dir), task.name, options.device,
+                        backends=options.backends())
         decision = load_decision(key)
         if decision is None:
             raise DataError(f"{args.model_dir}: not calibrated on this machine yet; give --data "
@@ -183,6 +185,10 @@ def add_commands(sub) -> None:
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto (the fastest mode that agrees with fp32 here), fp32, bf16, fp16 "
                    "(GPU) or int8 (CPU)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="auto (under --precision auto, torch and, where installed, OpenVINO are "
+                   "timed and the fastest that agrees is kept; else torch), torch or openvino "
+                   "(CPU; pip install 'newsdesk[openvino]')")
     p.add_argument("--max-tokens", type=int, help="padded tokens per batch (default: calibrated "
                    "under --precision auto, else 4096 on CPU and 16384 on CUDA)")
     p.add_argument("--cascade", type=float, help="topic: read an article's next chunk only while "
@@ -214,6 +220,9 @@ def add_commands(sub) -> None:
     p.add_argument("--target", help="stance: the claim or headline to pair the articles with "
                    "(default: the data's first target)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="the backends to time: auto (torch and, where installed, OpenVINO), "
+                   "torch or openvino")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("presets", help="list the shipped training presets")

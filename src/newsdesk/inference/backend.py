@@ -1,10 +1,12 @@
 """The backend seam: the one place that knows how a model's forward pass runs.
 
 Predictors hand a backend a batch of tensors and get float scores back; they never see torch
-autocast or quantisation. Precision modes: fp32, bf16/fp16 (bf16 weights on CPU, autocast on
-GPU) and int8 (dynamic quantisation of the linear layers). Which one "auto" runs is decided on
-the machine (`inference.calibrate`). int8 quantises each batch's activations with one scale, so its scores
-also shift slightly with the other articles in the batch; pass precision="fp32" where that matters.
+autocast, quantisation or a converted network. Backends: torch eager (here) and OpenVINO
+(`inference.openvino_backend`, an extra). Torch precision modes: fp32, bf16/fp16 (bf16 weights
+on CPU, autocast on GPU) and int8 (dynamic quantisation of the linear layers). Which one "auto"
+runs is decided on the machine (`inference.calibrate`). int8 quantises each batch's activations
+with one scale, so its scores also shift slightly with the other articles in the batch; pass
+precision="fp32" where that matters.
 """
 
 from __future__ import annotations
@@ -12,8 +14,33 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
+from pathlib import Path
+from typing import Protocol
 
 import torch
+
+
+class Backend(Protocol):
+    """What predictors call: `backend(inputs)` gives a batch's float scores on the CPU."""
+
+    name: str
+    precision: str
+
+    @property
+    def engine(self) -> str: ...
+
+    def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+
+def make_backend(name: str, model: torch.nn.Module, device: torch.device, precision: str,
+                 cache: Path | None = None) -> Backend:
+    """The backend `name` ("torch" or "openvino") running `model` in `precision`; `cache` is
+    where a converting backend keeps the converted model."""
+    if name == "openvino":
+        from newsdesk.inference.openvino_backend import OpenVINOBackend
+
+        return OpenVINOBackend(model, device, precision, cache)
+    return TorchBackend(model, device, precision)
 
 
 class TorchBackend:

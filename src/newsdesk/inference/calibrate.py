@@ -1,17 +1,19 @@
-"""Choose the precision and token budget on the machine itself, and remember the choice.
+"""Choose the backend, precision and token budget on the machine itself, and remember the choice.
 
 Like cuDNN's benchmark mode: the first time a model folder runs under `precision="auto"` on a
-machine, its first real inputs are run in every candidate precision the hardware can make fast
-(`hardware.candidate_precisions`), each output is checked against fp32 on those same inputs
-(labels for classifiers, the exact summary for summarisers), and the fastest mode that agrees is
-kept; then the token budget is timed the same way. A reduced precision is timed *checked*: its
-tolerance is how far it moves, against fp32 on the same inputs, the difference between two
-neighbouring scores (the `QUANTILE` of those moves; the largest move where that tolerance still
-lets outputs change), and close calls within it are made again in fp32 (`Predictor.checked`), so
-the time includes those fp32 runs. The decision is cached in a small JSON file
-(`$NEWSDESK_CACHE/calibration.json`, default `~/.cache/newsdesk`) keyed by the machine's
-capabilities, the folder's fingerprint, the task and the device, so a changed machine or model
-folder calibrates again. `newsdesk calibrate MODEL_DIR --data ...` shows the table and redoes it.
+machine, its first real inputs are run in every candidate mode, a backend and a precision the
+hardware can make fast (`hardware.candidate_modes`: torch, and OpenVINO where installed), each
+output is checked against torch fp32 on those same inputs (labels for classifiers, the exact
+summary for summarisers), and the fastest mode that agrees is kept; then the token budget is
+timed the same way. Every mode but torch fp32 (OpenVINO's fp32 too: it sums in another order) is
+timed *checked*: its tolerance is how far it moves, against fp32 on the same inputs, the
+difference between two neighbouring scores (the `QUANTILE` of those moves; the largest move
+where that tolerance still lets outputs change), and close calls within it are made again in
+fp32 (`Predictor.checked`), so the time includes those fp32 runs. The decision is cached in a
+small JSON file (`$NEWSDESK_CACHE/calibration.json`, default `~/.cache/newsdesk`) keyed by the
+machine's capabilities, the folder's fingerprint, the task, the device and the backends timed,
+so a changed machine or model folder, or a backend installed since, calibrates again. `newsdesk
+calibrate MODEL_DIR --data ...` shows the table and redoes it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from newsdesk.inference.hardware import Capabilities, candidate_precisions, detect
+from newsdesk.inference.hardware import Capabilities, candidate_modes, detect
 from newsdesk.models.embedding import FOLDER
 
 AGREEMENT = {"prediction": 0.995, "per_target": 0.995, "text": 0.99}
@@ -54,21 +56,25 @@ class Decision:
     precision: str
     max_tokens: int
     rows: list[dict] = field(default_factory=list)
-    """One row per timed run: precision, max_tokens, tolerance, seconds, rechecked (share of
-    decisions made again in fp32), agreement, agrees."""
+    """One row per timed run: backend, precision, max_tokens, tolerance, seconds, rechecked
+    (share of decisions made again in fp32), agreement, agrees."""
     machine: str = ""
     articles: int = 0
     tolerance: float = 0.0
     """Close calls within this are made again in fp32 (0: unchecked)."""
+    backend: str = "torch"
 
     def table(self) -> str:
         lines = [f"machine: {self.machine}", f"calibrated on {self.articles} articles",
-                 f"{'precision':<10}{'max_tokens':>11}{'tolerance':>10}{'seconds':>10}"
-                 f"{'rechecked':>10}{'agreement':>11}  kept"]
+                 f"{'backend':<10}{'precision':<10}{'max_tokens':>11}{'tolerance':>10}"
+                 f"{'seconds':>10}{'rechecked':>10}{'agreement':>11}  kept"]
+        chosen = (self.backend, self.precision, self.max_tokens)
         for r in self.rows:
-            kept = "<-" if (r["precision"], r["max_tokens"]) == (self.precision, self.max_tokens) \
+            backend = r.get("backend", "torch")
+            kept = "<-" if (backend, r["precision"], r["max_tokens"]) == chosen \
                 else ("" if r["agrees"] else "differs")
-            lines.append(f"{r['precision']:<10}{r['max_tokens']:>11}{r.get('tolerance', 0):>10.4f}"
+            lines.append(f"{backend:<10}{r['precision']:<10}{r['max_tokens']:>11}"
+                         f"{r.get('tolerance', 0):>10.4f}"
                          f"{r['seconds']:>10.3f}{r.get('rechecked', 0):>10.3f}"
                          f"{r['agreement']:>11.3f}  {kept}")
         return "\n".join(lines)
@@ -99,9 +105,11 @@ def folder_fingerprint(folder: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(fingerprint: str, task: str, device: str, caps: Capabilities | None = None) -> str:
-    """Where a decision is cached: this machine (or `caps`), the folder, the task, the device."""
-    return f"{(caps or detect()).key()}/{fingerprint}/{task}/{device}"
+def cache_key(fingerprint: str, task: str, device: str, caps: Capabilities | None = None,
+              backends: tuple[str, ...] = ("torch",)) -> str:
+    """Where a decision is cached: this machine (or `caps`), the folder, the task, the device,
+    the backends timed."""
+    return f"{(caps or detect()).key()}/{fingerprint}/{task}/{device}/{'+'.join(backends)}"
 
 
 def load_decision(key: str) -> Decision | None:
@@ -171,11 +179,13 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
               caps: Capabilities | None = None,
               timer: Callable[[], float] = time.perf_counter,
               values: Callable[[], list] | None = None) -> Decision:
-    """Time `run` (a prediction over real inputs) in each candidate precision, then each token
-    budget of the fastest agreeing one; leave the predictor in the chosen mode.
+    """Time `run` (a prediction over real inputs) in each candidate mode (backend and
+    precision), then each token budget of the fastest agreeing one; leave the predictor in the
+    chosen mode.
 
     Args:
-        predictor: a `Predictor`; its `use(precision, max_tokens, tolerance)` switches the mode.
+        predictor: a `Predictor`; its `use(precision, max_tokens, tolerance, backend)` switches
+            the mode, its `backends()` names the backends it may run on.
         run: runs the predictor over the first N calibration inputs (all for None) and returns
             its outputs.
         articles: how many articles `run` covers (recorded).
@@ -191,8 +201,8 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
     default_budget = predictor.options.token_budget()
     rows, reference, reference_values = [], None, None
 
-    def measure(precision: str, max_tokens: int, tolerance: float = 0.0) -> dict:
-        predictor.use(precision, max_tokens, tolerance)
+    def measure(backend: str, precision: str, max_tokens: int, tolerance: float = 0.0) -> dict:
+        predictor.use(precision, max_tokens, tolerance, backend)
         run(WARM_UP)  # warm-up: kernels, allocations
         predictor.stats = {"real_tokens": 0, "computed_tokens": 0}
         start = timer()
@@ -203,17 +213,19 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
             reference = outputs
         share = agreement(reference, outputs)
         rechecked = predictor.stats.get("rechecked", 0) / max(1, predictor.stats.get("checked", 0))
-        row = {"precision": precision, "max_tokens": max_tokens, "tolerance": round(tolerance, 6),
+        row = {"backend": backend, "precision": precision, "max_tokens": max_tokens,
+               "tolerance": round(tolerance, 6),
                "seconds": round(seconds, 4), "rechecked": round(rechecked, 4),
                "agreement": round(share, 4), "agrees": share >= needed}
         rows.append(row)
         return row
 
-    for precision in candidate_precisions(caps, device):  # fp32, the reference, first
+    backends = predictor.backends()
+    for backend, precision in candidate_modes(caps, device, backends):  # torch fp32 first
         tolerances = [0.0]
         if values is not None:
-            predictor.use(precision, default_budget)
-            if precision == "fp32":
+            predictor.use(precision, default_budget, 0.0, backend)
+            if (backend, precision) == ("torch", "fp32"):  # the reference
                 reference_values = values()
             elif reference_values:
                 moved = values()
@@ -222,17 +234,20 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
                 tolerances = [shift(reference_values, moved, quantile),
                               shift(reference_values, moved, 1.0)]
         for tolerance in tolerances:
-            if measure(precision, default_budget, tolerance)["agrees"] or \
+            if measure(backend, precision, default_budget, tolerance)["agrees"] or \
                     tolerance == tolerances[-1]:
                 break
-    best = min((r for r in rows if r["agrees"]), key=lambda r: r["seconds"])
+    # torch fp32, the reference, where no mode of the allowed backends agrees
+    best = min([r for r in rows if r["agrees"] and r["backend"] in backends] or rows[:1],
+               key=lambda r: r["seconds"])
+    mode = (best["backend"], best["precision"])
     if predictor.options.max_tokens is None:  # a budget the user set is kept
         for budget in budgets:
             if budget != default_budget:
-                measure(best["precision"], budget, best["tolerance"])
-        best = min((r for r in rows if r["agrees"] and r["precision"] == best["precision"]),
+                measure(*mode, budget, best["tolerance"])
+        best = min((r for r in rows if r["agrees"] and (r["backend"], r["precision"]) == mode),
                    key=lambda r: r["seconds"])
-    predictor.use(best["precision"], best["max_tokens"], best["tolerance"])
+    predictor.use(best["precision"], best["max_tokens"], best["tolerance"], best["backend"])
     predictor.stats = {"real_tokens": 0, "computed_tokens": 0}
     return Decision(best["precision"], best["max_tokens"], rows, caps.describe(), articles,
-                    best["tolerance"])
+                    best["tolerance"], best["backend"])

@@ -127,7 +127,7 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
                         "use --overwrite or another --out")
     for name, mode in state.engines.items():  # a resumed job keeps the modes it started with
         analyzer.models[name].keep_mode(mode["precision"], mode["max_tokens"],
-                                        mode.get("tolerance", 0.0))
+                                        mode.get("tolerance", 0.0), mode.get("backend", "torch"))
     resumed_from = state.records
     output_path.parent.mkdir(parents=True, exist_ok=True)
     state.save()  # before any output: a kill in the first window leaves a resumable job
@@ -165,8 +165,8 @@ def _run(analyzer, input_path: Path, output_path: Path, errors_path: Path, targe
                 os.fsync(out.fileno())
                 os.fsync(err.fileno())
                 state.records = chunk[-1][0]
-                state.engines = {n: {"precision": m.precision, "max_tokens": m.max_tokens,
-                                     "tolerance": m.tolerance}
+                state.engines = {n: {"backend": m.backend.name, "precision": m.precision,
+                                     "max_tokens": m.max_tokens, "tolerance": m.tolerance}
                                  for n, m in analyzer.models.items() if not m.pending}
                 state.output_bytes, state.error_bytes = out.tell(), err.tell()
                 state.errors += len(bad)

@@ -15,6 +15,9 @@ from newsdesk.errors import NewsdeskError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 """Inference precision modes; training takes all but int8 (see `training.config`)."""
+BACKENDS = ("auto", "torch", "openvino")
+"""What runs the forward pass: "auto" times torch and, where installed (`newsdesk[openvino]`)
+and on CPU, OpenVINO, and keeps the fastest that agrees with torch fp32."""
 
 # Padded tokens per batch when `max_tokens` is not given. On CPU the matrix multiplies already
 # run near the machine's peak with one 256-token input, so bigger batches only add padding.
@@ -30,6 +33,9 @@ class InferenceOptions:
     precision: str = "auto"
     """"auto" (the fastest mode that agrees with fp32, calibrated on this machine: see
     `inference.calibrate`), "fp32", "bf16", "fp16" (GPU) or "int8" (CPU dynamic quantisation)."""
+    backend: str = "auto"
+    """"auto" (under precision "auto", every installed backend is calibrated; else torch),
+    "torch" or "openvino" (CPU, fp32 or bf16; `inference.openvino_backend`)."""
     max_tokens: int | None = None
     """Padded tokens per batch (None: calibrated under "auto", else by device)."""
     cascade: float | None = None
@@ -42,6 +48,8 @@ class InferenceOptions:
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise NewsdeskError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+        if self.backend not in BACKENDS:
+            raise NewsdeskError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
         if self.max_tokens is not None and (not isinstance(self.max_tokens, int)
                                             or self.max_tokens < 1):
             raise NewsdeskError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
@@ -70,7 +78,31 @@ class InferenceOptions:
                                 "use bf16 or fp16 on GPU")
         if self.precision == "fp16" and kind == "cpu":
             raise NewsdeskError("precision fp16 is for GPUs; on CPU use fp32, bf16 or int8")
+        if self.backend == "openvino":
+            from newsdesk.inference.openvino_backend import HINTS, available
+
+            if kind != "cpu":
+                raise NewsdeskError(f"backend openvino runs on CPU, not {device}")
+            if self.precision not in ("auto", *HINTS):
+                raise NewsdeskError(f"backend openvino runs precision auto, {' or '.join(HINTS)}, "
+                                    f"not {self.precision}")
+            if not available():
+                raise NewsdeskError("backend openvino needs the openvino package: "
+                                    "pip install 'newsdesk[openvino]'")
         return dataclasses.replace(self, device=device)
+
+    def backends(self) -> tuple[str, ...]:
+        """The backends a resolved `precision="auto"` calibrates (torch fp32, the reference, is
+        timed whatever they are)."""
+        if self.backend != "auto":
+            return (self.backend,)
+        from newsdesk.inference.openvino_backend import available
+
+        return ("torch", "openvino") if self.device == "cpu" and available() else ("torch",)
+
+    def fixed_backend(self) -> str:
+        """The backend an explicit precision runs on."""
+        return "torch" if self.backend == "auto" else self.backend
 
     def token_budget(self) -> int:
         """Padded tokens per batch on this device."""

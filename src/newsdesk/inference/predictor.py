@@ -32,7 +32,7 @@ import torch
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.inference import calibrate as calibration
-from newsdesk.inference.backend import TorchBackend
+from newsdesk.inference.backend import Backend, TorchBackend, make_backend
 from newsdesk.inference.batching import shaped_batches
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
@@ -62,34 +62,54 @@ class Predictor:
         self.tokenizer = tokenizer
         # padding efficiency; with `predict_encoded`'s seconds and `checked`'s counts
         self.stats = {"real_tokens": 0, "computed_tokens": 0}
-        self.backend: TorchBackend | None = None
+        self.backend: Backend | None = None
         self.decision: calibration.Decision | None = None
         self.cache_key = None
         self.pending = self.options.precision == "auto"  # calibrate on the first real inputs
         if self.pending and folder is not None:
             self.cache_key = calibration.cache_key(self.fingerprint, self.task.name,
-                                                   self.options.device)
+                                                   self.options.device, backends=self.backends())
             self.decision = calibration.load_decision(self.cache_key)
         if self.decision is not None:
             self.pending = False
-            self.use(self.decision.precision, self.decision.max_tokens, self.decision.tolerance)
+            self.use(self.decision.precision, self.decision.max_tokens, self.decision.tolerance,
+                     self.decision.backend)
+        elif self.pending:
+            self.use("fp32", self.options.token_budget())
         else:
-            self.use("fp32" if self.pending else self.options.precision, self.options.token_budget())
+            self.use(self.options.precision, self.options.token_budget(), 0.0,
+                     self.options.fixed_backend())
 
-    def use(self, precision: str, max_tokens: int, tolerance: float = 0.0) -> None:
-        """Run from now on in `precision` with batches of `max_tokens` padded tokens; with a
-        `tolerance` > 0, decisions closer than that to changing are made again in fp32."""
-        if self.backend is None or self.backend.precision != precision:
-            # kept while the precision stays: no new bf16 copy or int8 quantisation per budget
-            self.backend = TorchBackend(self.base_model, self.device, precision)
+    def use(self, precision: str, max_tokens: int, tolerance: float = 0.0,
+            backend: str = "torch") -> None:
+        """Run from now on on `backend` in `precision` with batches of `max_tokens` padded
+        tokens; with a `tolerance` > 0, decisions closer than that to changing are made again
+        in torch fp32 (the reference)."""
+        if self.backend is None or (self.backend.name, self.backend.precision) != \
+                (backend, precision):
+            # kept while the mode stays: no new bf16 copy, quantisation or conversion per budget
+            self.backend = make_backend(backend, self.base_model, self.device, precision,
+                                        self.conversions)
         self.precision, self.max_tokens = precision, max_tokens
-        self.tolerance = tolerance if precision != "fp32" else 0.0
+        self.tolerance = tolerance if (backend, precision) != ("torch", "fp32") else 0.0
 
-    def keep_mode(self, precision: str, max_tokens: int, tolerance: float = 0.0) -> None:
+    def backends(self) -> tuple[str, ...]:
+        """The backends this predictor's calibration may choose from (`InferenceOptions`)."""
+        return self.options.backends()
+
+    @cached_property
+    def conversions(self) -> Path | None:
+        """Where backends that convert the model cache the conversion (None: not cached)."""
+        if self.fingerprint is None:
+            return None
+        return calibration.cache_file().parent / "converted" / self.fingerprint
+
+    def keep_mode(self, precision: str, max_tokens: int, tolerance: float = 0.0,
+                  backend: str = "torch") -> None:
         """Under "auto", run in this mode (the one an interrupted job started with) instead of
         calibrating anew."""
         if self.options.precision == "auto":
-            self.use(precision, max_tokens, tolerance)
+            self.use(precision, max_tokens, tolerance, backend)
             self.pending = False
 
     @property

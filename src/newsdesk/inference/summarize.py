@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+from newsdesk.errors import NewsdeskError
 from newsdesk.inference.backend import autocast
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.inference.predictor import Predictor
@@ -32,6 +33,11 @@ class SummaryPredictor(Predictor):
 
     def __init__(self, model, tokenizer, settings: ExtractiveSettings | AbstractiveSettings,
                  options: InferenceOptions | None = None, folder: str | Path | None = None):
+        if not isinstance(settings, ExtractiveSettings) and \
+                InferenceOptions.of(options).backend == "openvino":
+            raise NewsdeskError(f"{folder or 'this summariser'}: an abstractive summariser "
+                                "generates with torch; the openvino backend runs classifiers "
+                                "and extractive summarisers")
         super().__init__(model, tokenizer, settings, options, folder)
         self.extractive = isinstance(settings, ExtractiveSettings)
         self.template = Template.of(tokenizer) if self.extractive else None
@@ -48,6 +54,12 @@ class SummaryPredictor(Predictor):
         else:
             model = AutoModelForSeq2SeqLM.from_pretrained(folder, **load_kwargs())
         return cls(model, AutoTokenizer.from_pretrained(folder), settings, options, folder)
+
+    def backends(self) -> tuple[str, ...]:
+        """Torch alone for abstractive folders (generation runs in torch)."""
+        if not isinstance(self.settings, ExtractiveSettings):
+            return ("torch",)
+        return super().backends()
 
     @property
     def encoding_key(self) -> str | None:

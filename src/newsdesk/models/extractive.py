@@ -121,6 +121,20 @@ class SentenceScorer(nn.Module):
         _classifier(tagger).load_state_dict(self.head.state_dict())
         tagger.save_pretrained(folder)
 
+    def pool_sentences(self, hidden: torch.Tensor, sentence_of_token: torch.Tensor,
+                       rounded: bool = True) -> torch.Tensor:
+        """Scores (B, S) of each window's sentences from the encoder's hidden states (B, T, H):
+        the head over each sentence's mean token state. With `rounded`, S is rounded up to a
+        multiple of `SLOT_MULTIPLE`."""
+        n_sent = int(sentence_of_token.max().item()) + 1
+        if rounded:
+            n_sent = -(-n_sent // SLOT_MULTIPLE) * SLOT_MULTIPLE
+        # (B, S, T) membership of each token in each sentence
+        member = (sentence_of_token.unsqueeze(1) == torch.arange(n_sent, device=hidden.device)
+                  .view(1, -1, 1)).to(hidden.dtype)
+        pooled = member @ hidden / member.sum(-1, keepdim=True).clamp(min=1)  # (B, S, H)
+        return self.head(pooled).squeeze(-1).float()
+
     def forward(self, input_ids, attention_mask, sentence_of_token, labels=None):
         """Scores (B, S) for up to S sentences per window; BCE loss if labels (B, S) given.
         Without labels S is rounded up to a multiple of `SLOT_MULTIPLE` (the extra slots hold
@@ -130,16 +144,10 @@ class SentenceScorer(nn.Module):
         for padding sentences.
         """
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        n_sent = int(sentence_of_token.max().item()) + 1
-        if labels is None:
-            n_sent = -(-n_sent // SLOT_MULTIPLE) * SLOT_MULTIPLE
-        # (B, S, T) membership of each token in each sentence
-        member = (sentence_of_token.unsqueeze(1) == torch.arange(n_sent, device=hidden.device)
-                  .view(1, -1, 1)).to(hidden.dtype)
-        pooled = member @ hidden / member.sum(-1, keepdim=True).clamp(min=1)  # (B, S, H)
-        scores = self.head(pooled).squeeze(-1).float()  # (B, S)
+        scores = self.pool_sentences(hidden, sentence_of_token, rounded=labels is None)
         if labels is None:
             return scores
+        n_sent = scores.shape[1]
         labels = labels[:, :n_sent]
         mask = labels != -100
         loss = nn.functional.binary_cross_entropy_with_logits(scores[mask], labels[mask].float())

@@ -1,0 +1,130 @@
+"""The OpenVINO backend (the `newsdesk[openvino]` extra): agreement with torch fp32, the cached
+conversion, and calibration choosing between backends."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from newsdesk.errors import NewsdeskError
+from newsdesk.inference import ClassifierPredictor, InferenceOptions, SummaryPredictor
+from newsdesk.inference.calibrate import calibrate, folder_fingerprint
+from newsdesk.inference.hardware import Capabilities, candidate_modes, detect
+from test_calibrate import AMX, TEXTS, ZEN3, confident_folder, tiny_run
+
+ov = pytest.importorskip("openvino", reason="the openvino extra is not installed "
+                         "(pip install 'newsdesk[openvino]')")
+
+
+def test_candidate_modes_by_machine_and_backends():
+    assert candidate_modes(detect(AMX), "cpu", ("torch", "openvino")) == [
+        ("torch", "fp32"), ("torch", "bf16"), ("torch", "int8"),
+        ("openvino", "fp32"), ("openvino", "bf16")]
+    assert candidate_modes(detect(ZEN3), "cpu", ("torch", "openvino")) == [
+        ("torch", "fp32"), ("torch", "int8"), ("openvino", "fp32")]  # no emulated bf16
+    # the torch fp32 reference is timed whatever the backends allowed
+    assert candidate_modes(detect(AMX), "cpu", ("openvino",)) == [
+        ("torch", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")]
+    gpu = Capabilities("x", cuda="NVIDIA H200 (9.0)", cuda_bf16=True)
+    assert candidate_modes(gpu, "cuda", ("torch", "openvino")) == [  # openvino: CPU only
+        ("torch", "fp32"), ("torch", "bf16")]
+
+
+def test_classifier_on_openvino_agrees_with_torch_fp32(tmp_path, tiny_models):
+    folder = confident_folder(tmp_path, tiny_models["topic"])
+    reference = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32")
+    other = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32",
+                                                backend="openvino")
+    want, got = reference.predict(TEXTS), other.predict(TEXTS)
+    assert [p["label"] for p in got] == [p["label"] for p in want]
+    for a, b in zip(got, want):
+        assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
+    assert other.engine == "openvino:fp32"
+    if detect().native_bf16:
+        fast = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="bf16",
+                                                   backend="openvino")
+        assert [p["label"] for p in fast.predict(TEXTS)] == [p["label"] for p in want]
+        assert fast.engine == "openvino:bf16"
+
+
+def test_summariser_on_openvino_gives_torch_fp32_summaries(tiny_models):
+    reference = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu",
+                                                 precision="fp32")
+    other = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu",
+                                             precision="fp32", backend="openvino")
+    long = [" ".join(TEXTS[i:i + 4]) for i in range(5)]  # windows of several sentences
+    assert other.summarize(long) == reference.summarize(long)
+    items = [{"text": t, "title": None} for t in long]
+    for a, b in zip(other.values(items, other.encode(items), None),
+                    reference.values(items, reference.encode(items), None)):
+        assert torch.allclose(a, b, atol=1e-4)  # the sentence scores themselves
+
+
+def test_conversion_is_cached_per_folder(tmp_path, tiny_models, monkeypatch):
+    import shutil
+
+    folder = tmp_path / "topic"
+    shutil.copytree(tiny_models["topic"], folder)
+    first = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32",
+                                                backend="openvino")
+    want = first.predict(TEXTS)
+    converted = first.conversions
+    assert converted.name == folder_fingerprint(folder) and list(converted.glob("*.xml"))
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr(ov, "convert_model", no_conversion)
+    again = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32",
+                                                backend="openvino")
+    assert again.predict(TEXTS) == want  # read from the cache
+    weights = load_file(folder / "model.safetensors")  # changed weights are converted anew
+    save_file({k: v * 2 for k, v in weights.items()}, folder / "model.safetensors",
+              metadata={"format": "pt"})
+    changed = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32",
+                                                  backend="openvino")
+    with pytest.raises(AssertionError, match="converted again"):
+        changed.predict(TEXTS)
+
+
+class ModeClock:
+    """A timer whose runs cost what `cost` says for the predictor's (backend, precision)."""
+
+    def __init__(self, predictor, cost):
+        self.predictor, self.cost, self.now = predictor, cost, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.cost[(self.predictor.backend.name, self.predictor.precision)]
+        return self.now
+
+
+@pytest.mark.parametrize("cpuinfo, backend, disagree, chosen", [
+    (AMX, "auto", None, ("openvino", "bf16")),     # the fastest of all
+    (AMX, "auto", "bf16", ("openvino", "fp32")),   # bf16 changes labels: the next that agrees
+    (ZEN3, "auto", None, ("openvino", "fp32")),    # no native bf16: no bf16 timed
+    (AMX, "torch", None, ("torch", "int8")),       # openvino not allowed
+    (AMX, "openvino", "bf16", ("openvino", "fp32")),
+])
+def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, disagree, chosen):
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                   backend=backend)
+    cost = {("torch", "fp32"): 5.0, ("torch", "bf16"): 3.0, ("torch", "int8"): 2.5,
+            ("openvino", "fp32"): 2.0, ("openvino", "bf16"): 1.0}
+    decision = calibrate(predictor, tiny_run(predictor, disagree), len(TEXTS), detect(cpuinfo),
+                         timer=ModeClock(predictor, cost))
+    assert (decision.backend, decision.precision) == chosen == \
+        (predictor.backend.name, predictor.precision)
+    timed = {(r["backend"], r["precision"]) for r in decision.rows}
+    assert timed == set(candidate_modes(detect(cpuinfo), "cpu", predictor.backends()))
+    assert "openvino" in decision.table() or backend == "torch"
+    assert predictor.engine.startswith(f"{chosen[0]}:{chosen[1]}")
+
+
+def test_openvino_options_are_checked(tiny_models):
+    with pytest.raises(NewsdeskError, match="backend must be one of"):
+        InferenceOptions(backend="onnx")
+    with pytest.raises(NewsdeskError, match="runs precision auto, fp32 or bf16, not int8"):
+        InferenceOptions(backend="openvino", precision="int8").resolved()
+    assert InferenceOptions(device="cpu").resolved().backends() == ("torch", "openvino")
+    assert InferenceOptions(device="cpu", backend="torch").resolved().backends() == ("torch",)
