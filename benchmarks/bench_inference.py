@@ -9,7 +9,9 @@ own child process (so peak RSS is per configuration):
   the default's labels are checked against);
 - full analysis (topic + stance towards one claim + summary): pipelines for topic and stance at
   their best batch sizes plus the summariser one article at a time, against one default
-  `NewsAnalyzer.analyze` call, and against newsdesk fp32 whole reading for agreement.
+  `NewsAnalyzer.analyze` call, and against newsdesk fp32 whole reading for agreement;
+- where a backend besides torch is installed (`newsdesk[openvino]`), the defaults again with
+  `backend="torch"`, so the run shows what the other backend adds.
 It prints the CPU model and capabilities, the fp32/bf16/int8 matmul peaks (measured at the start
 and at the end, the better kept) and the share of the best peak each newsdesk path reaches, and
 (with --record) appends a row for this machine kind to benchmarks/RESULTS.md.
@@ -185,6 +187,7 @@ def main() -> None:
     import torch
 
     from newsdesk.inference.hardware import detect
+    from newsdesk.inference.options import InferenceOptions
 
     caps = detect()
     torch.set_num_threads(args.threads)
@@ -210,6 +213,11 @@ def main() -> None:
                           "kind": "newsdesk-topic", "options": whole_fp32})
     r["topic-default"] = run({**base, "name": "newsdesk topic, defaults",
                               "kind": "newsdesk-topic"})
+    torch_only = {"backend": "torch"}
+    others = InferenceOptions(device="cpu").resolved().backends() != ("torch",)
+    if others:  # what the other backends add, in the same run
+        r["topic-torch"] = run({**base, "name": "newsdesk topic, defaults, torch only",
+                                "kind": "newsdesk-topic", "options": torch_only})
     full = {"topic", "stance", "summary"} <= set(models) and not args.topic_only
     if full:
         print("full analysis (topic + stance towards one claim + summary)")
@@ -222,6 +230,9 @@ def main() -> None:
                              "kind": "newsdesk-full", "options": whole_fp32})
         r["full-default"] = run({**base, "name": "newsdesk analyze, defaults",
                                  "kind": "newsdesk-full"})
+        if others:
+            r["full-torch"] = run({**base, "name": "newsdesk analyze, defaults, torch only",
+                                   "kind": "newsdesk-full", "options": torch_only})
 
     # measured again at the end, keeping the better: a peak taken while the host ran slow
     # would inflate the share of it that the paths reach
@@ -252,6 +263,11 @@ def main() -> None:
           f"matmul peak; calibration {d['calibration_seconds']:.1f} s; RSS {d['peak_rss_mb']:.0f} MB")
     for name, table in d["tables"].items():
         print(f"calibration ({name}):\n{table}")
+    if others:
+        t = r["topic-torch"]
+        print(f"topic defaults, torch only: {t['articles_per_s']:.2f} art/s = "
+              f"{t['articles_per_s'] / anchor['articles_per_s']:.2f}x the anchor; engine "
+              f"{t['engines']}; labels agree {agreement(t['labels'], ref['labels']):.4f}")
     row = {"topic_x": topic_x, "topic_agree": agreement(d["labels"], ref["labels"]),
            "peak": share_of_peak(d), "engines": d["engines"]}
     if full:
@@ -273,6 +289,12 @@ def main() -> None:
               f"RSS {f['peak_rss_mb']:.0f} MB")
         for name, table in f["tables"].items():
             print(f"calibration ({name}):\n{table}")
+        if others:
+            t = r["full-torch"]
+            print(f"full defaults, torch only: {t['articles_per_s'] * base_s / args.articles:.2f}x "
+                  f"the baseline; engine {t['engines']}; stance agree "
+                  f"{agreement(t['stance_labels'], fref['stance_labels']):.4f}, summaries equal "
+                  f"{agreement(t['summaries'], fref['summaries']):.4f}")
     line = (f"| {time.strftime('%Y-%m-%d')} | {caps.cpu_model} | {caps.kind} | "
             f"{peaks['fp32']:.0f} / {peaks['bf16']:.0f} / {peaks['int8']:.0f} | "
             f"{row['topic_x']:.2f}x | {row.get('full_x', float('nan')):.2f}x | "
