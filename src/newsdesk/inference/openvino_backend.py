@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -84,7 +85,10 @@ class OpenVINOBackend:
         if path is not None and path.is_file():
             network = core.read_model(path)
         else:
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                # the trace notes that Python-level checks (is the attention causal?) become
+                # constants: true of an encoder at every shape
+                warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
                 network = ov.convert_model(self.network, example_input=dict(feeds))
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)

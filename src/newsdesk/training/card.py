@@ -119,7 +119,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     elif classifier and settings.lexical != "none":
         chars = settings.training.get("lexical_chars")
         features = " over words and character 3-5-grams" if chars else ""
-        lines += ["", "Predictions average the transformer's probabilities with a TF-IDF logistic "
+        averaged = "log-odds" if settings.blend_space == "log_odds" else "probabilities"
+        lines += ["", f"Predictions average the transformer's {averaged} with a TF-IDF logistic "
                   f"regression's{features} (weight {settings.lexical_weight}; `lexical.json`, "
                   "`lexical.safetensors`). newsdesk reads both; `transformers.pipeline` reads the "
                   "transformer alone (the \"transformer alone\" figures above)."]
@@ -129,8 +130,7 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                           "`embedder/`.")
         refit = metrics.get("validation", {}).get("lexical_refit_on")
         if refit:
-            lines[-1] += (" The validation slice gave the regression the whole blend, so it was "
-                          f"then refitted on {refit}.")
+            lines[-1] += f" Once the slice had chosen, the regression was refitted on {refit}."
     if not classifier:
         lines += ["", "The folder is a token-classification model with one label: a sentence's "
                   "score is the mean of its tokens' logits, and newsdesk picks the best-scored "
