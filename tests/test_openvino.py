@@ -128,3 +128,15 @@ def test_openvino_options_are_checked(tiny_models):
         InferenceOptions(backend="openvino", precision="int8").resolved()
     assert InferenceOptions(device="cpu").resolved().backends() == ("torch", "openvino")
     assert InferenceOptions(device="cpu", backend="torch").resolved().backends() == ("torch",)
+
+
+def test_a_network_that_ignores_an_input_is_fed_what_it_reads(tmp_path, tiny_bert_dir):
+    from test_embedding import embedding_folder
+
+    folder, texts = embedding_folder(tmp_path, tiny_bert_dir, 1.0)  # the embedder runs alone
+    reference = ClassifierPredictor.from_pretrained(folder, precision="fp32", backend="torch")
+    other = ClassifierPredictor.from_pretrained(folder, precision="fp32", backend="openvino")
+    assert other.engine == "tfidf+openvino:fp32"
+    for a, b in zip(other.predict(texts[:6]), reference.predict(texts[:6])):
+        assert a["label"] == b["label"] and a["scores"] == pytest.approx(b["scores"], abs=1e-5)
+    assert "token_type_ids" not in other.backend.reads  # mean pooling never reads it

@@ -59,7 +59,7 @@ class OpenVINOBackend:
         self.model = model
         self.pools = hasattr(model, "pool_sentences")  # a scorer: the encoder is converted
         self.network = model.encoder if self.pools else model
-        self.compiled = None
+        self.compiled, self.reads = None, set()
 
     @property
     def engine(self) -> str:
@@ -70,7 +70,10 @@ class OpenVINOBackend:
         feeds = {k: v for k, v in inputs.items() if k in INPUTS and v is not None}
         if self.compiled is None:
             self.compiled = self.compile(feeds)
-        out = torch.from_numpy(self.compiled({k: v.cpu().numpy() for k, v in feeds.items()})[0])
+            # a model that ignores an input (a mean-pooling embedder, token_type_ids) loses it
+            self.reads = {name for port in self.compiled.inputs for name in port.get_names()}
+        out = self.compiled({k: v.cpu().numpy() for k, v in feeds.items() if k in self.reads})[0]
+        out = torch.from_numpy(out)
         if self.pools:
             return self.model.pool_sentences(out, inputs["sentence_of_token"]).float()
         return out.float()
