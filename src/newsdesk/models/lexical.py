@@ -320,11 +320,6 @@ def _regression(c: float, seed: int | None = None) -> LogisticRegression:
 
 WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
 
-BLEND_SPACES = ("probabilities", "log_odds")
-"""How a blend averages its parts: their probabilities (topic, single-label), or their log-odds
-(multi-label: a label one part is sure of and the other doubts stays sure, as with two
-independent pieces of evidence)."""
-
 HALVINGS = 5
 """Random halvings of the slice a multi-label weight is scored on (each half tunes, the other
 scores, both ways)."""
@@ -332,7 +327,9 @@ scores, both ways)."""
 
 def blend(model, words, weight: float, space: str = "probabilities"):
     """The blend of the transformer's and the lexical model's probabilities (arrays or tensors
-    of the same shape): `weight` is the lexical model's share, averaged in `space`."""
+    of the same shape): `weight` is the lexical model's share, averaged in `space`:
+    "probabilities" (single-label topics), or "log_odds" (multi-label: a label one part is sure
+    of and the other shrugs at stays likely, as with two independent pieces of evidence)."""
     if space == "probabilities" or weight in (0.0, 1.0):
         return (1 - weight) * model + weight * words
     if isinstance(model, np.ndarray):
