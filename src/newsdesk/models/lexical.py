@@ -32,7 +32,7 @@ from newsdesk.data.records import DataError
 from newsdesk.models.embedding import SCALE
 from newsdesk.models.multilabel import (
     decide,
-    f1_counts,
+    micro_f1,
     multi_hot,
     positive_weights,
     threshold_vector,
@@ -394,8 +394,7 @@ def choose_multilabel_weight(model: torch.Tensor, words: torch.Tensor, gold: tor
             for tune, held in ((half, ~half), (~half, half)):
                 own, shared = tune_thresholds(p[tune], gold[tune], labels, no_label)
                 on = decide(p[held], threshold_vector(labels, own, shared), no_label)
-                tp, fp, fn = f1_counts(on, gold[held])
-                micro.append(float(2 * tp.sum() / max(1.0, float(2 * tp.sum() + fp.sum() + fn.sum()))))
+                micro.append(micro_f1(on, gold[held]))
         q = p.clamp(1e-7, 1 - 1e-7)
         loss = -float((gold * q.log() + (1 - gold) * (1 - q).log()).mean())
         scores[w] = round(float(np.mean(micro)), 4)

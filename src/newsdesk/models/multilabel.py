@@ -105,13 +105,11 @@ def tune_thresholds(probs: torch.Tensor, gold: torch.Tensor, labels: list[str],
         scores = []
         for t in GRID:
             on = decide(probs, threshold_vector(labels, own, t), no_label)[:, rest]
-            tp, fp, fn = f1_counts(on, gold[:, rest])
-            scores.append(_f1(tp.sum(), fp.sum(), fn.sum()))
+            scores.append(micro_f1(on, gold[:, rest]))
         return _pulled(own, positives, labels, _plateau_middle(scores))
     best_global, best_micro = 0.5, -1.0
     for t in GRID:
-        tp, fp, fn = f1_counts(decide(probs, torch.full((len(labels),), t), no_label), gold)
-        micro = _f1(tp.sum(), fp.sum(), fn.sum())
+        micro = micro_f1(decide(probs, torch.full((len(labels),), t), no_label), gold)
         if micro > best_micro + 1e-9:
             best_global, best_micro = t, micro
     return _pulled(own, positives, labels, best_global)
@@ -128,7 +126,9 @@ def _pulled(own: dict[str, float], positives: torch.Tensor, labels: list[str], s
     return pulled, shared
 
 
-def _f1(tp, fp, fn) -> float:
+def micro_f1(on: torch.Tensor, gold: torch.Tensor) -> float:
+    """F1 of 0/1 decisions against 0/1 targets, counts pooled over every label."""
+    tp, fp, fn = (count.sum() for count in f1_counts(on, gold))
     return float(2 * tp / max(1.0, float(2 * tp + fp + fn)))
 
 
