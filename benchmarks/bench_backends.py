@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from header import print_header
 
 from newsdesk.inference import ClassifierPredictor
 from newsdesk.inference.backend import quantize
 from newsdesk.inference.batching import collate
-from newsdesk.inference.hardware import detect
 from newsdesk.inference.openvino_backend import OpenVINOBackend
 from newsdesk.inference.openvino_backend import available as openvino_available
 
@@ -51,9 +50,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     predictor = ClassifierPredictor.from_pretrained(args.model, device="cpu", precision="fp32")
     rows = [json.loads(x) for x in (Path(args.data) / "dev.jsonl").read_text().splitlines()]
     items = [{"text": r["text"], "title": r["title"]} for r in rows[: 4 * args.batch]]

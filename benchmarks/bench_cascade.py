@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-import torch
+from header import print_header
 from sklearn.metrics import f1_score
 
 from newsdesk.inference import ClassifierPredictor
-from newsdesk.inference.hardware import detect
 
 THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)
 
@@ -35,9 +33,7 @@ def main() -> None:
     rows = [json.loads(x) for x in (Path(args.data) / f"{args.split}.jsonl").read_text().splitlines()]
     items = [{"text": r["text"], "title": r["title"]} for r in rows]
     gold = [r["topic"] for r in rows]
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     print(f"{len(items)} articles from {args.data} ({args.split})")
     for folder in args.model:
         predictor = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32")

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
 
 import torch
+from header import print_header
 
 from newsdesk.inference import load_predictor
 from newsdesk.inference.calibrate import SAMPLE, shift
-from newsdesk.inference.hardware import detect
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.models.selection import select_sentences, stable_selection
 
@@ -41,9 +39,7 @@ def main() -> None:
     args = p.parse_args()
     rows = [json.loads(x) for x in (Path(args.data) / "dev.jsonl").read_text().splitlines()]
     items = [{"text": r["text"], "title": r.get("title")} for r in rows]
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     predictor = load_predictor(args.model, InferenceOptions(device="cpu", precision="fp32"))
     encoded = predictor.encode(items)
     targets = [args.target] if predictor.task.pair else None

@@ -22,12 +22,11 @@ import json
 import sys
 import time
 
-import torch
+from header import print_header
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from newsdesk.data.prepare import load_prepared
-from newsdesk.inference.hardware import detect
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.tasks import get_task
 from newsdesk.training.classifier import train_classifier
@@ -76,9 +75,7 @@ def main() -> None:
     total_s = time.perf_counter() - started
 
     print("\n=== results ===")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}")
-    print(f"command: {command}")
+    print_header()
     print(f"TF-IDF + linear SVM baseline ({baseline_s:.1f} s):")
     print(format_metrics(baseline))
     print(f"newsdesk {args.task} (train {metrics['train_seconds']:.0f} s, train+eval {total_s:.0f} s, "

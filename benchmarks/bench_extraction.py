@@ -24,10 +24,10 @@ from collections import Counter
 from pathlib import Path
 
 import trafilatura
+from header import print_header
 
 from newsdesk.data.pages import EXTRACTION, extract_article, extractor_name
 from newsdesk.errors import DataError
-from newsdesk.inference.hardware import detect
 
 WORD = re.compile(r"\w+")
 
@@ -72,9 +72,7 @@ def main() -> None:
     pages = sorted((root / "pages").glob("*.html"))
     if not pages:
         sys.exit(f"{root}/pages: no .html pages")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}  "
-          f"extractor: {extractor_name()}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header("extractor: " + extractor_name())
     truths = [json.loads((root / "truth" / f"{page.stem}.json").read_text()) for page in pages]
     htmls = [page.read_bytes() for page in pages]
     paths = {

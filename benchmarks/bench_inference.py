@@ -26,7 +26,6 @@ import json
 import multiprocessing as mp
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -185,15 +184,12 @@ def main() -> None:
     if "topic" not in models:
         raise SystemExit(f"{args.models}: no topic model folder")
     import torch
+    from header import print_header
 
-    from newsdesk.inference.hardware import detect
     from newsdesk.inference.options import InferenceOptions
 
-    caps = detect()
     torch.set_num_threads(args.threads)
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  torch {torch.__version__}, {args.threads} threads")
-    print(f"machine: {caps.describe()}  (kind: {caps.kind}, native bf16: {caps.native_bf16})")
-    print(f"command: python {' '.join(sys.argv)}")
+    caps = print_header()
     print(f"models: {models}; {args.articles} articles of {args.data}")
     peaks = matmul_peaks()
     print("matmul peak (2048x2048), start: " + ", ".join(f"{k} {v:.0f} GFLOP/s"

@@ -10,11 +10,10 @@ their average, and the time each part takes over the dev split in this process.
 from __future__ import annotations
 
 import argparse
-import platform
-import sys
 import time
 
 import torch
+from header import print_header
 
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.classify import ClassifierPredictor
@@ -49,9 +48,7 @@ def main() -> None:
     words = torch.from_numpy(lexical.predict_proba(article_texts(titles, texts))).float()
     words_s = time.perf_counter() - t0
 
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     print(f"lexical model: fitted on {len(train)} articles in {fit_s:.1f} s (C={lexical.c:g}); "
           f"dev {len(dev)} articles in {words_s:.2f} s; alone {scores(gold, words, labels)}")
     print("| model folder | transformer alone | blend | transformer s | lexical s | overhead |")

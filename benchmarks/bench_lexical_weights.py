@@ -19,14 +19,13 @@ too, `models.embedding`):
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import torch
+from header import print_header
 from transformers import AutoTokenizer
 
 from newsdesk.inference.embed import embed_articles
-from newsdesk.inference.hardware import detect
 from newsdesk.models.embedding import MeanPooled
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.lexical import LexicalModel
@@ -63,8 +62,7 @@ def main() -> None:
                    "(a model id, alias or folder; the preset reads its own model's)")
     p.add_argument("--max-length", type=int, default=256, help="the embedding's first chunk")
     args = p.parse_args()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     train, dev, labels = load_classifier_splits(args.data, "topic", True)
     texts, ys = article_texts(train["title"], train["text"]), list(train["y"])
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -19,7 +19,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CHILD = """
@@ -68,12 +67,9 @@ def main() -> None:
     rows = []
     for split in ("train", "dev"):
         rows += [json.loads(x) for x in (Path(args.data) / f"{split}.jsonl").read_text().splitlines()]
-    from newsdesk.inference.hardware import detect
+    from header import print_header
 
-    caps = detect()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"machine: {caps.describe()}  (kind: {caps.kind}, native bf16: {caps.native_bf16})")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.models:

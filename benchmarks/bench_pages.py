@@ -18,16 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
-import time
 from pathlib import Path
 
 import trafilatura
+from header import print_header
 
 from newsdesk.data.pages import extract_article, extractor_name
 from newsdesk.data.sentences import split_sentences
 from newsdesk.inference import NewsAnalyzer
-from newsdesk.inference.hardware import detect
 
 WORD = re.compile(r"\w+")
 FURNITURE = ("Copyright", "By Euronews with AP", "Share this article", "Close Button",
@@ -54,9 +52,7 @@ def main() -> None:
     p.add_argument("--web", default="../shared/data/web", help="folder with pages/, truth/")
     args = p.parse_args()
     web = Path(args.web)
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}  "
-          f"extractor: {extractor_name()}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header("extractor: " + extractor_name())
     analyzer = NewsAnalyzer.from_pretrained(summary=args.summary, topic=args.topic,
                                             precision="fp32")
     plain = NewsAnalyzer(summary=analyzer.summary, clean=False)

@@ -18,17 +18,15 @@ and how many of the defaults' label lists equal fp32's.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
-import torch
+from header import print_header
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.inference.hardware import detect
 from newsdesk.models.folder import read_settings
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.multilabel import multi_hot, names_of
@@ -54,9 +52,7 @@ def main() -> None:
     p.add_argument("--model", help="a multi-label topic folder (omit for the baseline alone)")
     p.add_argument("--data", default="data/reuters", help="prepared Reuters folder")
     args = p.parse_args()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     train, dev = load_prepared(args.data, "train"), load_prepared(args.data, "dev")
     labels = sorted({lab for t in train["topics"] for lab in t})
     print(f"train {len(train)}, dev {len(dev)} stories; {len(labels)} categories in train, "

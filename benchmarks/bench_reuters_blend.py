@@ -18,15 +18,14 @@ Blends average probabilities (newsdesk's rule), then log-odds: one table each.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 import torch
+from header import print_header
 
 from newsdesk.data.prepare import load_prepared
 from newsdesk.inference.classify import ClassifierPredictor
-from newsdesk.inference.hardware import detect
 from newsdesk.models.folder import read_settings
 from newsdesk.models.inputs import article_texts
 from newsdesk.models.lexical import LexicalModel, blend
@@ -60,9 +59,7 @@ def main() -> None:
     p.add_argument("--refitted", help="a folder whose TF-IDF part was refitted on train + slice")
     p.add_argument("--data", default="data/reuters", help="the prepared folder it trained on")
     args = p.parse_args()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     settings = read_settings(args.model)
     training = settings.training
     if not training.get("validation") or not settings.multi_label:

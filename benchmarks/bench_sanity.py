@@ -11,13 +11,13 @@ against a few dev articles as the quickstart prints them.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 
+from header import print_header
+
 from newsdesk.data.prepare import load_prepared, prepare
 from newsdesk.inference import ClassifierPredictor
-from newsdesk.inference.hardware import detect
 from newsdesk.quickstart import DEFAULT_CLAIM
 from newsdesk.training.sanity import cross_section_pairs, sanity_rates
 
@@ -31,8 +31,7 @@ def main() -> None:
     p.add_argument("--per-section", type=int, default=40)
     p.add_argument("--seed", type=int, default=13)
     args = p.parse_args()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     prepare("bbc", args.bbc, args.prepared)
     dev = load_prepared(args.prepared, "dev")
     articles = [{"title": r["title"], "text": r["text"], "topic": r["topic"]} for r in dev]

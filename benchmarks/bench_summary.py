@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 
-import torch
+from header import print_header
 
 from newsdesk.training.config import SummaryConfig, load_config
 from newsdesk.training.evaluation import format_rouge
@@ -34,9 +33,7 @@ def main() -> None:
     metrics = train_summariser(config, command=command)
     total = time.perf_counter() - started
     print("\n=== results ===")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {platform.machine()}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"command: {command}")
+    print_header()
     print(f"train {metrics['train_seconds']:.0f} s, train+eval {total:.0f} s, "
           f"{metrics['examples']} dev articles, ratio {config.ratio}")
     print(format_rouge(metrics))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
+
+from header import print_header
 
 import newsdesk.training.classifier as training
 from newsdesk.api import make_config
-from newsdesk.inference.hardware import detect
 
 
 def main() -> None:
@@ -26,8 +26,7 @@ def main() -> None:
     p.add_argument("--preset", default="topics-reuters")
     p.add_argument("--examples", type=int, default=2000)
     args = p.parse_args()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     training.PAD_MULTIPLE = args.multiple or None
     config = make_config("topic", args.preset, None, epochs=1, lexical="none",
                          lexical_chars=False, max_train_examples=args.examples,

@@ -11,13 +11,13 @@ import argparse
 import cProfile
 import os
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 from bench_inference import CLAIM, encoder_flops_per_token, find_models, load_articles
+from header import print_header
 
 OPERATORS = ("linear", "scaled_dot_product_attention", "gelu", "layer_norm")
 
@@ -32,11 +32,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     os.environ["NEWSDESK_CACHE"] = tempfile.mkdtemp(prefix="newsdesk-profile-cache-")
     from newsdesk.inference import NewsAnalyzer
-    from newsdesk.inference.hardware import detect
 
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  machine: {detect().describe()}, "
-          f"torch {torch.__version__}, {args.threads} threads")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     models = find_models(Path(args.models))
     articles = load_articles(args.data, args.articles)
     analyzer = NewsAnalyzer.from_pretrained(**models, device="cpu")

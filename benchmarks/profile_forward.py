@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 from bench_inference import matmul_peak  # benchmarks/ is on the path when run as a script
+from header import print_header
 
 
 def main() -> None:
@@ -35,8 +35,7 @@ def main() -> None:
 
     from newsdesk.inference import NewsAnalyzer
 
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}  torch {torch.__version__}, 2 threads")
-    print(f"command: python {' '.join(sys.argv)}")
+    print_header()
     lines = (Path(args.data) / "train.jsonl").read_text().splitlines()[: args.articles]
     items = [{k: r[k] for k in ("id", "title", "text")} for r in map(json.loads, lines)]
     analyzer = NewsAnalyzer.from_pretrained(topic=args.model, device="cpu", precision="fp32")
