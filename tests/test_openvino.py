@@ -88,6 +88,29 @@ def test_conversion_is_cached_per_folder(tmp_path, tiny_models, monkeypatch):
         changed.predict(TEXTS)
 
 
+def test_a_second_precision_compiles_the_first_conversion(tiny_models, monkeypatch):
+    import gc
+    import weakref
+
+    from newsdesk.inference.openvino_backend import OpenVINOBackend
+
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], precision="fp32")
+    model, cpu = predictor.base_model, torch.device("cpu")
+    batch = dict(predictor.tokenizer(TEXTS, padding=True, return_tensors="pt"))
+    with torch.no_grad():
+        want = model(**batch).logits
+    first = OpenVINOBackend(model, cpu, "fp32")  # no cache folder: converted in memory
+    assert torch.allclose(first(batch), want, atol=1e-4)
+    monkeypatch.setattr(ov, "convert_model", lambda *a, **k: pytest.fail("converted again"))
+    OpenVINOBackend(model, cpu, "bf16" if detect().native_bf16 else "fp32")(batch)
+    again = OpenVINOBackend(model, cpu, "fp32")
+    assert torch.allclose(again(batch), want, atol=1e-4)  # compiling left the conversion as it was
+    alive = weakref.ref(model)
+    del predictor, model, first, again
+    gc.collect()
+    assert alive() is None  # the kept conversion does not hold its torch model
+
+
 class ModeClock:
     """A timer whose runs cost what `cost` says for the predictor's (backend, precision)."""
 

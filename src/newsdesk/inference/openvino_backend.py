@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+import weakref
 from pathlib import Path
 
 import torch
@@ -28,6 +29,9 @@ HINTS = {"fp32": "f32", "bf16": "bf16"}
 """The precisions it runs, as OpenVINO names them."""
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 """The tensors a converted network reads; others (a scorer's `sentence_of_token`) stay in torch."""
+CONVERTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Networks converted in this process, by the torch module they came from and the inputs fed:
+calibration's second precision compiles the first one's conversion instead of converting again."""
 
 
 def available() -> bool:
@@ -79,13 +83,17 @@ class OpenVINOBackend:
         return out.float()
 
     def compile(self, feeds: dict[str, torch.Tensor]):
-        """The network compiled for this CPU: read from the cache, else converted with `feeds`
-        as the example input (and cached)."""
+        """The network compiled for this CPU: this process's conversion of it, else the one in
+        the cache, else converted with `feeds` as the example input (and cached)."""
         import openvino as ov
 
         core = ov.Core()
-        path = None if self.cache is None else self.cache / f"{'-'.join(sorted(feeds))}.xml"
-        if path is not None and path.is_file():
+        inputs = "-".join(sorted(feeds))
+        done = CONVERTED.setdefault(self.network, {})
+        path = None if self.cache is None else self.cache / f"{inputs}.xml"
+        if inputs in done:
+            network = done[inputs]
+        elif path is not None and path.is_file():
             network = core.read_model(path)
         else:
             with torch.no_grad(), warnings.catch_warnings():
@@ -99,6 +107,7 @@ class OpenVINOBackend:
                 ov.save_model(network, tmp, compress_to_fp16=False)
                 os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
                 os.replace(tmp, path)
+        done[inputs] = network
         config = {"INFERENCE_PRECISION_HINT": HINTS[self.precision],
                   "INFERENCE_NUM_THREADS": torch.get_num_threads()}
         return core.compile_model(network, "CPU", config)
