@@ -387,6 +387,7 @@ def test_multilabel_training_writes_a_folder_pipeline_reads_as_multi_label(tmp_p
     card = (out / "README.md").read_text()
     assert "micro_f1" in card and "top_k=None" in card and "character 3-5-grams" in card
     assert "saved in `embedder/`" in card
+    assert "any number of labels" in card and "binary cross-entropy per label" in card
     assert "char_terms" in json.loads((out / "lexical.json").read_text())
     assert json.loads((out / "lexical.json").read_text())["embedding_dims"] == 32
     assert (out / "embedder" / "config.json").is_file()  # the frozen encoder it reads

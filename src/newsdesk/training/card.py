@@ -38,6 +38,14 @@ def without_paths(text: str) -> str:
     return _PATH.sub(lambda m: Path(m.group(0).rstrip("/")).name, text)
 
 
+def what_it_does(settings: FolderSettings) -> tuple[str, str]:
+    """The card's opening line and the loss trained on; a multi-label topic model has its own."""
+    if getattr(settings, "multi_label", False):
+        return ("Which subjects a news article is about: any number of labels, each with a "
+                "decision threshold of its own.", "binary cross-entropy per label")
+    return settings.task_info.description, settings.task_info.loss
+
+
 def usage(settings: FolderSettings) -> str:
     task = settings.task_info
     lines = ["```python", "from newsdesk import NewsAnalyzer", "",
@@ -80,9 +88,10 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         tags=["newsdesk", task.name, "news", *(["extractive-summarization"] if not classifier
                                                 else [])],
         model_name=f"newsdesk {task.name} model", eval_results=results or None)
-    lines = [f"# newsdesk {task.name} model", "", task.description, "",
+    description, loss = what_it_does(settings)
+    lines = [f"# newsdesk {task.name} model", "", description, "",
              f"Fine-tuned by newsdesk {settings.newsdesk_version} from "
-             f"`{public_name(settings.base_model)}` ({task.loss}).", "",
+             f"`{public_name(settings.base_model)}` ({loss}).", "",
              "## How to use", "", usage(settings), "",
              "## Data", "",
              f"- {DATASETS.get(source, source)}, prepared by `newsdesk data prepare {source}`",
