@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
-from header import print_header
+from header import command, print_header
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
@@ -65,13 +64,12 @@ def main() -> None:
     config_path = args.config or f"configs/{'topic-bbc' if args.task == 'topic' else 'stance-fnc1'}.yaml"
     overrides = {"data": args.data, "output_dir": args.output_dir, "seed": args.seed}
     config = load_config(ClassifierConfig, config_path, overrides)
-    command = "python " + " ".join(sys.argv)
 
     t0 = time.perf_counter()
     baseline = tfidf_svm(args.data, args.task)
     baseline_s = time.perf_counter() - t0
     started = time.perf_counter()
-    metrics = train_classifier(config, command=command)
+    metrics = train_classifier(config, command=command())
     total_s = time.perf_counter() - started
 
     print("\n=== results ===")

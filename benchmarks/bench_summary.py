@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
-from header import print_header
+from header import command, print_header
 
 from newsdesk.training.config import SummaryConfig, load_config
 from newsdesk.training.evaluation import format_rouge
@@ -28,9 +27,8 @@ def main() -> None:
     args = p.parse_args()
     config = load_config(SummaryConfig, args.config, {"data": args.data,
                                                       "output_dir": args.output_dir})
-    command = "python " + " ".join(sys.argv)
     started = time.perf_counter()
-    metrics = train_summariser(config, command=command)
+    metrics = train_summariser(config, command=command())
     total = time.perf_counter() - started
     print("\n=== results ===")
     print_header()
