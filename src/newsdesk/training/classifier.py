@@ -35,9 +35,10 @@ from newsdesk.models.multilabel import multi_hot, names_of, positive_weights
 from newsdesk.models.relatedness import PairModel
 from newsdesk.training.config import ClassifierConfig
 from newsdesk.training.evaluation import evaluate_classifier, record_fitted
-from newsdesk.training.finish import finish_run, training_arguments
+from newsdesk.training.finish import CHECKPOINTS, finish_run, training_arguments
 from newsdesk.training.fitting import fit_on_validation
 from newsdesk.training.metrics import classification_metrics, multilabel_metrics
+from newsdesk.training.soup import greedy_soup
 from newsdesk.training.splits import carve_validation, load_classifier_splits
 
 log = logging.getLogger("newsdesk")
@@ -172,6 +173,29 @@ def encode_chunks(ds: datasets.Dataset, tokenizer, template, config, label2id) -
                                        for f, i in zip(feats, owners)])
 
 
+def make_soup(trainer: Trainer, others: list[Trainer], metric: str) -> dict:
+    """Average the runs' best weights greedily (`training.soup`), scored by `metric` on the
+    trainer's evaluation set (the validation slice), and leave the soup in `trainer.model`.
+
+    Returns:
+        The soup's report: each run's score, each trial, the runs kept, and the epochs each ran.
+    """
+    model = trainer.model
+    states = [{k: v.detach().cpu().clone() for k, v in t.model.state_dict().items()}
+              for t in [trainer, *others]]
+
+    def score(state) -> float:
+        model.load_state_dict(state)
+        return trainer.evaluate()[f"eval_{metric}"]
+
+    soup, kept, report = greedy_soup(states, score)
+    model.load_state_dict(soup)
+    log.info("soup of runs %s: %s %.4f (runs alone %s)", kept, metric, report["score"],
+             report["runs"])
+    return {**report, "metric": metric,
+            "epochs_run": [t.state.epoch for t in [trainer, *others]]}
+
+
 def train_classifier(config: ClassifierConfig, resume: bool = False, command: str = "") -> dict:
     """Fine-tune, save the model folder and evaluate it on the dev split.
 
@@ -191,7 +215,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     if config.validation:
         train, validation = carve_validation(train, config.validation, config.seed, task.pair,
                                              config.multi_label)
-    train = resample(train, config.downsample, config.max_train_examples, config.seed)
+    pool = train
+    train = resample(pool, config.downsample, config.max_train_examples, config.seed)
     # per-epoch checks (and the best epoch) on the validation slice when there is one
     dev_epoch = resample(dev if validation is None else validation, {}, config.max_eval_examples,
                          config.seed)
@@ -203,14 +228,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
     base = resolve_model(config.model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     template = Template.of(tokenizer)
-    train_enc = encode(train, tokenizer, template, config, label2id)
     dev_enc = encode(dev_epoch, tokenizer, template, config, label2id)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id,
-        problem_type="multi_label_classification" if config.multi_label else None,
-        **load_kwargs())
-    if config.multi_label:
-        start_at_priors(model, multi_hot(list(train["y"]), labels))
     fnc = "fnc_score" in task.metrics
     primary = "micro_f1" if config.multi_label else task.primary_metric
 
@@ -225,25 +243,49 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
                                    fnc=fnc)
         return {k: v for k, v in m.items() if isinstance(v, float)}
 
-    args = training_arguments(
-        config, eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
-        load_best_model_at_end=True, metric_for_best_model=primary,
-        greater_is_better=True, train_sampling_strategy="group_by_length")
-    callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
-        if config.early_stopping_patience else []
-    trainer = WeightedTrainer(
-        model=model, args=args, train_dataset=train_enc, eval_dataset=dev_enc,
-        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=PAD_MULTIPLE),
-        processing_class=tokenizer,
-        compute_metrics=compute_metrics, callbacks=callbacks,
-        class_weights=class_weight_tensor(train["y"], labels, config.class_weights),
-        head_learning_rate=config.head_learning_rate,
-    )
-    checkpoint = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() \
-        else None
-    if resume and checkpoint is None:
-        log.warning("--resume: no checkpoint in %s; starting from the beginning", args.output_dir)
-    trainer.train(resume_from_checkpoint=checkpoint)
+    def run(k: int) -> WeightedTrainer:
+        """Train run k of the soup (run 0 alone without one): its own resample, data order and
+        dropout (seed `config.seed + k`), the same start (the head is initialised under
+        `config.seed` in every run)."""
+        part = train if k == 0 else resample(pool, config.downsample, config.max_train_examples,
+                                             config.seed + k)
+        set_seed(config.seed)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id,
+            problem_type="multi_label_classification" if config.multi_label else None,
+            **load_kwargs())
+        if config.multi_label:
+            start_at_priors(model, multi_hot(list(part["y"]), labels))
+        folder = Path(config.output_dir) / CHECKPOINTS
+        args = training_arguments(
+            config, eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
+            load_best_model_at_end=True, metric_for_best_model=primary,
+            greater_is_better=True, train_sampling_strategy="group_by_length",
+            output_dir=str(folder if k == 0 else folder / f"run-{k}"), seed=config.seed + k)
+        callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
+            if config.early_stopping_patience else []
+        trainer = WeightedTrainer(
+            model=model, args=args, train_dataset=encode(part, tokenizer, template, config,
+                                                         label2id),
+            eval_dataset=dev_enc,
+            data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=PAD_MULTIPLE),
+            processing_class=tokenizer,
+            compute_metrics=compute_metrics, callbacks=callbacks,
+            class_weights=class_weight_tensor(part["y"], labels, config.class_weights),
+            head_learning_rate=config.head_learning_rate,
+        )
+        checkpoint = get_last_checkpoint(args.output_dir) \
+            if resume and Path(args.output_dir).is_dir() else None
+        if resume and checkpoint is None:
+            log.warning("--resume: no checkpoint in %s; starting from the beginning",
+                        args.output_dir)
+        trainer.train(resume_from_checkpoint=checkpoint)
+        return trainer
+
+    trainer = run(0)
+    extra = {"epochs_run": trainer.state.epoch}
+    if config.soup > 1:
+        extra["soup"] = make_soup(trainer, [run(k) for k in range(1, config.soup)], primary)
     lexical = vectorizer = embeddings = None
     # the encoder as pretrained, loaded anew (fine-tuning changed the classifier's copy)
     embedder = MeanPooled.from_pretrained(base) if config.lexical_embedding else None
@@ -287,4 +329,4 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
 
     return finish_run(config.output_dir, settings, save, evaluate,
                       trainer.state.log_history, command, started,
-                      extra={"epochs_run": trainer.state.epoch})
+                      extra=extra)

@@ -119,6 +119,12 @@ class ClassifierConfig:
     reported figure uses; the quick preset caps it to save time)."""
     early_stopping_patience: int = 2
     """Epochs without improvement of the primary metric before stopping (0 = off)."""
+    soup: int = 1
+    """Runs to train and average (`training.soup`): run k (from 0) resamples the training split,
+    orders it and drops out with seed `seed + k`, from the same start (pretrained weights and
+    head initialised under `seed`); the runs join one averaged network
+    best first while the average scores no lower on the validation slice (or dev without one).
+    1 trains one run; each run costs a full training."""
     precision: str = "auto"
     """"auto" (bf16 on a GPU that has it, else fp16 on GPU; on CPU bf16 where it has AMX or
     AVX512-BF16, else fp32), "fp32", "bf16" (GPU or CPU), "fp16" (GPU)."""
@@ -166,6 +172,8 @@ class ClassifierConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "grad_accum", "learning_rate"):
             if getattr(self, name) <= 0:
                 raise DataError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.soup < 1:
+            raise DataError(f"soup must be at least 1 (one run), got {self.soup}")
         if self.head_learning_rate < 0:
             raise DataError(f"head_learning_rate must be 0 (as learning_rate) or positive, got "
                             f"{self.head_learning_rate}")
