@@ -6,11 +6,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from newsdesk.data import DataError
+from newsdesk.data import DataError, prepare
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.config import ClassifierConfig
 from newsdesk.training.soup import average, greedy_soup
-from test_classifier import stance_data, tiny_config  # noqa: F401 (a fixture)
+from test_classifier import tiny_config
 
 
 def state(w: float, steps: int = 7) -> dict:
@@ -50,14 +50,16 @@ def test_soup_must_have_a_run(tmp_path):
         ClassifierConfig(task="topic", data=str(tmp_path), soup=0)
 
 
-def test_a_soup_of_two_runs_is_saved_and_recorded(tmp_path, stance_data, tiny_bert_dir, seed):
+def test_a_soup_of_two_runs_is_saved_and_recorded(tmp_path, fnc_dir, tiny_bert_dir, seed):
+    prepare("fnc1", fnc_dir, tmp_path / "p", dev=0.25)
     out = tmp_path / "stance"
-    metrics = train_classifier(tiny_config(stance_data, out, tiny_bert_dir, "stance",
+    metrics = train_classifier(tiny_config(tmp_path / "p", out, tiny_bert_dir, "stance",
                                            lexical="tfidf", validation=0.25, soup=2,
                                            downsample={"unrelated": 0.5}))
     soup = metrics["soup"]
     assert len(soup["runs"]) == 2 and len(soup["epochs_run"]) == 2
     assert soup["kept"] in ([0], [1], [0, 1]) and soup["score"] >= max(soup["runs"])
     assert not (out / "checkpoints").exists()
+    assert f"average of {len(soup['kept'])} of 2 runs" in (out / "README.md").read_text()
     saved = load_file(out / "model.safetensors")
     assert all(torch.isfinite(v).all() for v in saved.values() if v.is_floating_point())

@@ -117,6 +117,13 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         lines += ["", f"The blend, the temperature and any thresholds were fitted on a validation "
                   f"slice held out of training ({metrics.get('validation', {}).get('examples')} "
                   "examples), never on dev."]
+    soup = metrics.get("soup")
+    if soup:
+        lines += ["", f"The weights are the average of {len(soup['kept'])} of "
+                  f"{len(soup['runs'])} runs trained from the same start on differently "
+                  f"resampled and ordered data, joined best first while the average's "
+                  f"{soup['metric']} on the validation slice did not fall (runs alone "
+                  f"{', '.join(f'{r:.4f}' for r in soup['runs'])}; average {soup['score']:.4f})."]
     if classifier and settings.lexical != "none" and task.pair:
         lines += ["", "Whether a claim and a body are related is decided from claim-body word "
                   "overlap (TF-IDF cosine with the body and its best sentence, shared content "
