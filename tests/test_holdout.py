@@ -15,7 +15,7 @@ from newsdesk.data.splits import story_split
 from newsdesk.inference import ClassifierPredictor
 from newsdesk.models.folder import read_settings
 from newsdesk.models.lexical import choose_weight
-from newsdesk.models.relatedness import PairModel, choose_offsets
+from newsdesk.models.relatedness import PairModel, choose_offsets, shift
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.metrics import bootstrap_intervals, classification_metrics
 from newsdesk.training.sanity import cross_section_pairs, sanity_rates
@@ -155,6 +155,21 @@ def test_pair_model_learns_relatedness_from_word_overlap_and_reloads(tmp_path):
     with pytest.raises(DataError, match=r"label\(s\) \['agree'\] have no pairs"):
         PairModel.fit(vectorizer, targets[:4], texts[:4], flat[:4],
                       ["discuss", "unrelated", "discuss", "unrelated"], labels)
+
+
+def test_stance_offsets_share_the_related_mass_and_leave_unrelated_alone():
+    # unrelated at 0.40 wins against two related classes at 0.35 / 0.25 before any offset; a
+    # large offset on the second related class moves most of that pair's related mass (0.60)
+    # to it, which now beats unrelated, but P(unrelated) itself stays 0.40
+    logp = np.log(np.array([[0.35, 0.25, 0.40], [0.05, 0.05, 0.90]]))
+    shifted = np.exp(shift(logp, np.array([0.0, 3.0, 0.0]), keep=2))
+    assert np.allclose(shifted.sum(1), 1.0) and np.allclose(shifted[:, 2], [0.40, 0.90])
+    assert shifted[0, 1] > 0.40 > shifted[0, 0] and shifted.argmax(1).tolist() == [1, 2]
+    gold = np.array([1, 2])
+    assert choose_offsets(logp, gold, free=[1], keep=2)[2] == 0.0
+    assert (shift(logp, choose_offsets(logp, gold, free=[1], keep=2), 2).argmax(1) == gold).all()
+    # without keep, the same offset would also take mass from unrelated
+    assert np.exp(shift(logp, np.array([0.0, 3.0, 0.0])))[0, 2] < 0.40
 
 
 def test_offsets_lift_a_class_the_scores_underrate():

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
+from scipy.special import logsumexp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -87,20 +88,18 @@ class PairModel:
                     np.zeros(len(labels), np.float32), labels)
         related = [j for j in range(len(labels)) if labels[j] != UNRELATED]
         model.offsets = choose_offsets(np.log(model.combine(x, model_probs) + 1e-9), y,
-                                       free=related[1:])
+                                       free=related[1:], keep=model.unrelated)
         return model
 
     def combine(self, x: np.ndarray, model_probs: np.ndarray) -> np.ndarray:
         """(N, labels): P(unrelated) from the features, the rest split as the transformer splits
-        its related mass, then the class offsets."""
+        its related mass, reweighed by the class offsets (which leave P(unrelated) as it is)."""
         z = ((x - self.mean) / self.std) @ self.coef + self.intercept
         p_unrelated = 1.0 / (1.0 + np.exp(-z))
         related = np.delete(model_probs, self.unrelated, axis=1)
         related = related / np.clip(related.sum(1, keepdims=True), 1e-9, None)
         p = np.insert(related * (1 - p_unrelated)[:, None], self.unrelated, p_unrelated, axis=1)
-        z = np.log(np.clip(p, 1e-9, None)) + self.offsets
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        return np.exp(shift(np.log(np.clip(p, 1e-9, None)), self.offsets, self.unrelated))
 
     def predict_proba(self, targets: list[str], texts: list[str], model_probs: np.ndarray
                       ) -> np.ndarray:
@@ -171,19 +170,36 @@ def features(vectorizer: TfidfVectorizer, targets: list[str], texts: list[str],
     return np.hstack([x, np.log(p / (1 - p))[:, None].astype(np.float32)])
 
 
+def shift(log_probs: np.ndarray, offsets: np.ndarray, keep: int | None = None) -> np.ndarray:
+    """Log-probabilities with per-class log-offsets added, renormalised. With `keep`, that
+    class's probability stays as it is and the offsets reweigh only how the other classes share
+    the rest (the stance model's offsets choose among the related classes and leave "unrelated"
+    to the relatedness regression)."""
+    z = log_probs + offsets
+    if keep is None:
+        return z - logsumexp(z, axis=1, keepdims=True)
+    kept = log_probs[:, keep:keep + 1]
+    others = np.delete(z, keep, axis=1)
+    others = others - logsumexp(others, axis=1, keepdims=True) + np.log1p(
+        -np.exp(np.minimum(kept, -1e-9)))
+    return np.insert(others, keep, kept[:, 0], axis=1)
+
+
 def choose_offsets(log_probs: np.ndarray, gold: np.ndarray, rounds: int = 3,
-                   free: list[int] | None = None) -> np.ndarray:
+                   free: list[int] | None = None, keep: int | None = None) -> np.ndarray:
     """Per-class log-offsets that maximise macro-F1 on these pairs, one class at a time
     (coordinate ascent over `OFFSET_GRID`); a change must gain. Only the classes in `free`
-    move (default: all but the first); the stance model moves the related classes but the
-    first, leaving "unrelated" to the relatedness regression."""
+    move (default: all but the first); `keep` is a class whose probability they leave as it
+    is (`shift`): the stance model moves the related classes but the first among themselves,
+    leaving "unrelated" to the relatedness regression."""
     k = log_probs.shape[1]
     offsets = np.zeros(k)
     labels = list(range(k))
     free = list(range(1, k)) if free is None else free
 
     def score(o):
-        return f1_score(gold, (log_probs + o).argmax(1), labels=labels, average="macro")
+        return f1_score(gold, shift(log_probs, o, keep).argmax(1), labels=labels,
+                        average="macro")
 
     best = score(offsets)
     for _ in range(rounds):
