@@ -7,7 +7,9 @@ the claim is to the body (TF-IDF cosine over the whole body and over its best se
 of the claim's content words the body contains). `PairModel` decides "unrelated" against the
 rest from these and the transformer's own unrelated log-odds (a binary logistic regression with
 balanced classes), keeps the transformer's split of the rest among the related classes, and adds
-a log-offset per related class (chosen for macro-F1) that sets where the rare ones start.
+a log-offset per related class (chosen for macro-F1) that sets where the rare ones start; the
+offsets reweigh only how the related classes share their mass, so they never move P(unrelated)
+(`shift`).
 Everything is fitted on a validation slice of stories the transformer did not train on.
 
 This small, structured form was kept over a 4-class regression on more features (refuting and

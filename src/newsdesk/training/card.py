@@ -128,7 +128,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         lines += ["", "Whether a claim and a body are related is decided from claim-body word "
                   "overlap (TF-IDF cosine with the body and its best sentence, shared content "
                   "words) and the transformer's unrelated odds; the transformer splits the "
-                  "related classes; per-class offsets set where rare classes start (`pairs.json`"
+                  "related classes; per-class offsets set where rare classes start, reweighing only how "
+                  "the related classes share their probability (`pairs.json`"
                   "). newsdesk reads both; "
                   "`transformers.pipeline` reads the transformer alone (the \"transformer "
                   "alone\" figures above)."]
