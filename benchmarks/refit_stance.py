@@ -20,6 +20,7 @@ from header import command, print_header
 from newsdesk.models.folder import read_settings
 from newsdesk.models.relatedness import PairModel
 from newsdesk.training.card import write_card
+from newsdesk.training.classifier import resample
 from newsdesk.training.evaluation import evaluate_classifier, save_metrics
 from newsdesk.training.fitting import fit_on_validation
 from newsdesk.training.splits import carve_validation, load_classifier_splits
@@ -46,6 +47,7 @@ def main() -> None:
         raise SystemExit(f"{folder}: not a stance folder fitted on a validation slice")
     train, dev, labels = load_classifier_splits(args.data or config["data"], "stance", False)
     train, validation = carve_validation(train, config["validation"], config["seed"], True)
+    dev = resample(dev, {}, config.get("final_eval_examples", 0), config["seed"])  # as trained
     vectorizer = PairModel.fit_vectorizer(sorted(set(train["target"]) | set(train["text"])))
     before = json.loads((folder / "metrics.json").read_text())
     fitted = fit_on_validation(folder, validation, settings, vectorizer, config["seed"], "cpu")
