@@ -46,9 +46,9 @@ def main() -> None:
             settings.lexical == "none":
         raise SystemExit(f"{folder}: not a stance folder fitted on a validation slice")
     train, dev, labels = load_classifier_splits(args.data or config["data"], "stance", False)
-    train, validation = carve_validation(train, config["validation"], config["seed"], True)
+    _, validation = carve_validation(train, config["validation"], config["seed"], True)
     dev = resample(dev, {}, config.get("final_eval_examples", 0), config["seed"])  # as trained
-    vectorizer = PairModel.fit_vectorizer(sorted(set(train["target"]) | set(train["text"])))
+    vectorizer = PairModel.load(folder, labels).vectorizer  # the one training fitted
     before = json.loads((folder / "metrics.json").read_text())
     fitted = fit_on_validation(folder, validation, settings, vectorizer, config["seed"], "cpu")
     metrics = {**evaluate_classifier(folder, dev, labels, "cpu"), "validation": fitted}
