@@ -30,8 +30,8 @@ def test_greedy_soup_keeps_a_run_only_where_the_average_scores_no_lower():
     def score(s):
         return -abs(s["w"].item() - 1.0)
 
-    soup, kept, report = greedy_soup([state(4.0), state(1.3), state(0.8)], score)
-    assert kept == [1, 2] and soup["w"].item() == pytest.approx(1.05)
+    soup, report = greedy_soup([state(4.0), state(1.3), state(0.8)], score)
+    assert report["kept"] == [1, 2] and soup["w"].item() == pytest.approx(1.05)
     assert report["runs"] == [-3.0, -0.3, -0.2]
     assert [t["kept"] for t in report["tried"]] == [True, False]
     assert report["score"] == pytest.approx(-0.05)
@@ -41,8 +41,8 @@ def test_greedy_soup_of_runs_that_do_not_average_well_is_the_best_run():
     def score(s):  # two good points far apart: their mean is worse than each
         return -min(abs(s["w"].item() - 1.0), abs(s["w"].item() - 3.0))
 
-    soup, kept, _ = greedy_soup([state(3.1), state(0.95)], score)
-    assert kept == [1] and soup["w"].item() == pytest.approx(0.95)
+    soup, report = greedy_soup([state(3.1), state(0.95)], score)
+    assert report["kept"] == [1] and soup["w"].item() == pytest.approx(0.95)
 
 
 def test_soup_must_have_a_run(tmp_path):

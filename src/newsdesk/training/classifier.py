@@ -188,10 +188,10 @@ def make_soup(trainer: Trainer, others: list[Trainer], metric: str) -> dict:
         model.load_state_dict(state)
         return trainer.evaluate()[f"eval_{metric}"]
 
-    soup, kept, report = greedy_soup(states, score)
+    soup, report = greedy_soup(states, score)
     model.load_state_dict(soup)
-    log.info("soup of runs %s: %s %.4f (runs alone %s)", kept, metric, report["score"],
-             report["runs"])
+    log.info("soup of runs %s: %s %.4f (runs alone %s)", report["kept"], metric,
+             report["score"], report["runs"])
     return {**report, "metric": metric,
             "epochs_run": [t.state.epoch for t in [trainer, *others]]}
 

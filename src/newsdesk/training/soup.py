@@ -27,8 +27,7 @@ def average(states: list[State]) -> State:
             if v.is_floating_point() else v.clone() for k, v in first.items()}
 
 
-def greedy_soup(states: list[State], score: Callable[[State], float]
-                ) -> tuple[State, list[int], dict]:
+def greedy_soup(states: list[State], score: Callable[[State], float]) -> tuple[State, dict]:
     """Average the runs that help, best single run first.
 
     Args:
@@ -36,19 +35,19 @@ def greedy_soup(states: list[State], score: Callable[[State], float]
         score: a held-out score of some weights; higher is better.
 
     Returns:
-        (the soup's weights, the indices of the runs in it, a report: each run's score, the
-        soup's score after each run was tried, and which runs were kept).
+        (the soup's weights, a report: each run's score, the soup's score after each run was
+        tried, the indices of the runs kept and the soup's score).
     """
     singles = [float(score(s)) for s in states]
     order = sorted(range(len(states)), key=lambda i: -singles[i])
-    kept, best = [order[0]], singles[order[0]]
+    kept, best, soup = [order[0]], singles[order[0]], states[order[0]]
     tried = []
     for i in order[1:]:
-        trial = float(score(average([states[j] for j in kept + [i]])))
+        candidate = average([states[j] for j in kept + [i]])
+        trial = float(score(candidate))
         tried.append({"added": i, "score": round(trial, 4), "kept": trial >= best})
         if trial >= best:
-            kept, best = kept + [i], trial
-    soup = average([states[j] for j in kept]) if len(kept) > 1 else states[kept[0]]
+            kept, best, soup = kept + [i], trial, candidate
     report = {"runs": [round(s, 4) for s in singles], "tried": tried, "kept": sorted(kept),
               "score": round(best, 4)}
-    return soup, sorted(kept), report
+    return soup, report
