@@ -2,17 +2,19 @@
 
 What a stance preset decides after training (the word-overlap relatedness model, the class
 offsets, the temperature) is fitted on a validation slice carved from the training split with
-the folder's own seed and share. When that code changes, this redoes the fit on the same slice
-and rewrites the folder's `pairs.json`, settings, `metrics.json` and card, without training the
-transformer again (its figures and the training time stay those recorded).
+the folder's own seed and share. When that code changes, this copies the folder to `--out`
+and redoes the fit there on the same slice (its `pairs.json`, settings, `metrics.json` and
+card), without training the transformer again (its figures and the training time stay those
+recorded). The folder itself is left as it was.
 
-    python benchmarks/refit_stance.py runs/stance-fnc1
+    python benchmarks/refit_stance.py runs/stance-fnc1 --out runs/stance-fnc1-refit
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from header import command, print_header
@@ -36,15 +38,18 @@ def training_command(folder: Path) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folder", help="a stance model folder trained with a validation slice")
+    p.add_argument("--out", required=True, help="where the refitted copy is written (new)")
     p.add_argument("--data", help="its prepared data (default: the one it was trained on)")
     args = p.parse_args()
     print_header()
-    folder = Path(args.folder)
-    settings = read_settings(folder)
+    settings = read_settings(args.folder)
     config = settings.training
     if not settings.task_info.pair or not config.get("validation") or \
             settings.lexical == "none":
-        raise SystemExit(f"{folder}: not a stance folder fitted on a validation slice")
+        raise SystemExit(f"{args.folder}: not a stance folder fitted on a validation slice")
+    if Path(args.out).exists():
+        raise SystemExit(f"{args.out} exists; the refitted copy goes to a new folder")
+    folder = Path(shutil.copytree(args.folder, args.out))
     train, dev, labels = load_classifier_splits(args.data or config["data"], "stance", False)
     _, validation = carve_validation(train, config["validation"], config["seed"], True)
     dev = resample(dev, {}, config.get("final_eval_examples", 0), config["seed"])  # as trained
