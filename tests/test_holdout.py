@@ -184,6 +184,45 @@ def test_offsets_lift_a_class_the_scores_underrate():
     assert ((logp + offsets).argmax(1) == gold).mean() == 1.0
 
 
+def test_a_gated_offset_lifts_only_the_rows_it_applies_to():
+    # class 1 is right but underrated (0.3 against 0.5) on the first 100 rows, where its
+    # offset applies; on the next 100 class 0 is right with class 1 close behind (0.45 / 0.35):
+    # one offset for all rows cannot lift the first without flipping the second, a gated one can
+    logp = np.log(np.array([[0.5, 0.3, 0.2]] * 100 + [[0.45, 0.35, 0.2]] * 100))
+    gold = np.array([1] * 100 + [0] * 100)
+    applies = np.ones_like(logp)
+    applies[100:, 1] = 0
+    offsets = choose_offsets(logp, gold, applies=applies)
+    assert (shift(logp, offsets * applies).argmax(1) == gold).all()
+    assert (shift(logp, choose_offsets(logp, gold)).argmax(1) != gold).any()
+
+
+def test_disagree_offset_needs_refuting_language_and_old_folders_keep_theirs(tmp_path):
+    texts = ["Officials said the video was a hoax and the story fake.",
+             "The minister said the budget would rise next year."]
+    targets = ["Video shows the minister", "Budget to rise"]
+    vectorizer = PairModel.fit_vectorizer(texts + targets)
+    model = PairModel(vectorizer, np.zeros(4, np.float32), -3.0, np.zeros(4, np.float32),
+                      np.ones(4, np.float32), np.array([0.0, 2.0, 0.0, 0.0], np.float32), LABELS)
+    assert model.applies(texts)[:, 1].tolist() == [1.0, 0.0]
+    assert (model.applies(texts)[:, [0, 2, 3]] == 1).all()
+    probs = np.array([[0.15, 0.1, 0.4, 0.35]] * 2)  # discuss ahead of disagree
+    got = model.predict_proba(targets, texts, probs)
+    assert [LABELS[i] for i in got.argmax(1)] == ["disagree", "discuss"]
+    assert np.allclose(got[:, 3], got[0, 3])  # P(unrelated) is the regression's either way
+    model.save(tmp_path)
+    assert np.allclose(PairModel.load(tmp_path, LABELS).predict_proba(targets, texts, probs), got)
+    saved = json.loads((tmp_path / "pairs.json").read_text())
+    del saved["gated"]  # a folder fitted before the gate: its offsets apply to every pair
+    (tmp_path / "pairs.json").write_text(json.dumps(saved))
+    old = PairModel.load(tmp_path, LABELS).predict_proba(targets, texts, probs)
+    assert [LABELS[i] for i in old.argmax(1)] == ["disagree", "disagree"]
+    saved["gated"] = {"disagree": "(unclosed"}
+    (tmp_path / "pairs.json").write_text(json.dumps(saved))
+    with pytest.raises(DataError, match="unreadable word-overlap model"):
+        PairModel.load(tmp_path, LABELS)
+
+
 def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_bert_dir, seed):
     prepare("fnc1", fnc_dir, tmp_path / "p", dev=0.2)
     out = tmp_path / "stance"

@@ -129,8 +129,9 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                   "overlap (TF-IDF cosine with the body and its best sentence, shared content "
                   "words) and the transformer's unrelated odds; the transformer splits the "
                   "related classes; per-class offsets set where rare classes start, reweighing only how "
-                  "the related classes share their probability (`pairs.json`"
-                  "). newsdesk reads both; "
+                  "the related classes share their probability, the \"disagree\" offset only "
+                  "where the body holds refuting words such as hoax, fake or debunked "
+                  "(`pairs.json`). newsdesk reads both; "
                   "`transformers.pipeline` reads the transformer alone (the \"transformer "
                   "alone\" figures above)."]
     elif classifier and settings.lexical != "none":
