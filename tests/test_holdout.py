@@ -197,15 +197,18 @@ def test_a_gated_offset_lifts_only_the_rows_it_applies_to():
     assert (shift(logp, choose_offsets(logp, gold)).argmax(1) != gold).any()
 
 
-def test_disagree_offset_needs_refuting_language_and_old_folders_keep_theirs(tmp_path):
+def test_offsets_apply_where_the_body_refutes_or_does_not_hedge_and_old_folders_keep_theirs(
+        tmp_path):
     texts = ["Officials said the video was a hoax and the story fake.",
-             "The minister said the budget would rise next year."]
+             "The minister said the budget would reportedly rise next year."]
     targets = ["Video shows the minister", "Budget to rise"]
     vectorizer = PairModel.fit_vectorizer(texts + targets)
     model = PairModel(vectorizer, np.zeros(4, np.float32), -3.0, np.zeros(4, np.float32),
                       np.ones(4, np.float32), np.array([0.0, 2.0, 0.0, 0.0], np.float32), LABELS)
-    assert model.applies(texts)[:, 1].tolist() == [1.0, 0.0]
-    assert (model.applies(texts)[:, [0, 2, 3]] == 1).all()
+    applies = model.applies(texts)
+    assert applies[:, 1].tolist() == [1.0, 0.0]  # disagree: only where a word refutes
+    assert applies[:, 2].tolist() == [1.0, 0.0]  # discuss: only where no word hedges
+    assert (applies[:, [0, 3]] == 1).all()
     probs = np.array([[0.15, 0.1, 0.4, 0.35]] * 2)  # discuss ahead of disagree
     got = model.predict_proba(targets, texts, probs)
     assert [LABELS[i] for i in got.argmax(1)] == ["disagree", "discuss"]
@@ -217,10 +220,12 @@ def test_disagree_offset_needs_refuting_language_and_old_folders_keep_theirs(tmp
     (tmp_path / "pairs.json").write_text(json.dumps(saved))
     old = PairModel.load(tmp_path, LABELS).predict_proba(targets, texts, probs)
     assert [LABELS[i] for i in old.argmax(1)] == ["disagree", "disagree"]
-    saved["gated"] = {"disagree": "(unclosed"}
-    (tmp_path / "pairs.json").write_text(json.dumps(saved))
-    with pytest.raises(DataError, match="unreadable word-overlap model"):
-        PairModel.load(tmp_path, LABELS)
+    for broken in ({"disagree": {"words": "(unclosed", "when": "present"}},
+                   {"disagree": {"words": "hoax", "when": "sometimes"}}, {"disagree": "hoax"}):
+        saved["gated"] = broken
+        (tmp_path / "pairs.json").write_text(json.dumps(saved))
+        with pytest.raises(DataError, match="unreadable word-overlap model"):
+            PairModel.load(tmp_path, LABELS)
 
 
 def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_bert_dir, seed):

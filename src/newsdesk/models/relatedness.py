@@ -9,10 +9,12 @@ rest from these and the transformer's own unrelated log-odds (a binary logistic 
 balanced classes), keeps the transformer's split of the rest among the related classes, and adds
 a log-offset per related class (chosen for macro-F1) that sets where the rare ones start; the
 offsets reweigh only how the related classes share their mass, so they never move P(unrelated)
-(`shift`). The "disagree" offset applies only to bodies with refuting language (`REFUTING`: hoax,
-fake, false, debunked, no evidence, ...): lifted everywhere, it turned ordinary news against its
-own headline into "disagree" (54 of 200 BBC pairs); gated, it keeps lifting the refutations the
-transformer underrates, and held-out stories score higher too (benchmarks/RESULTS.md).
+(`shift`). Two offsets apply only where the body's wording says they should (`GATES`): the
+"disagree" offset to bodies with refuting words (hoax, fake, false, debunked, no evidence, ...),
+the "discuss" offset to bodies without hedging words (reportedly, allegedly, according to, ...).
+Lifted everywhere, the disagree offset turned ordinary news against its own headline into
+"disagree" (54 of 200 BBC pairs); gated, both score higher on held-out stories too
+(benchmarks/RESULTS.md).
 Everything is fitted on a validation slice of stories the transformer did not train on.
 
 This small, structured form was kept over a 4-class regression on more features (refuting and
@@ -45,10 +47,14 @@ SETTINGS = "pairs.json"
 UNRELATED = "unrelated"
 FEATURES = ("cosine", "best_sentence", "claim_words_in_body", "model_unrelated_log_odds")
 OFFSET_GRID = np.linspace(-2.0, 2.0, 17)
-GATED = "disagree"
 REFUTING = (r"\b(hoax\w*|fake\w*|false\w*|bogus|debunk\w*|refut\w*|untrue|not true|no evidence|"
             r"fabricat\w*|baseless|unfounded|satir\w*|prank\w*)\b")
-"""Words that refute a claim; the `GATED` class's offset applies only to bodies holding one."""
+HEDGING = (r"\b(reportedly|allegedly|alleged|claim\w*|according to|unconfirmed|unverified|"
+           r"rumou?r\w*|purported\w*|speculat\w*|if true|appears? to|seems? to)\b")
+GATES = {"disagree": (REFUTING, "present"), "discuss": (HEDGING, "absent")}
+"""Label -> (words, when): that label's offset applies only to bodies where the words are
+"present" (or "absent"). A body that refutes a claim uses refuting words; one that reports it
+without any hedging seldom merely discusses it."""
 
 
 class PairModel:
@@ -56,19 +62,20 @@ class PairModel:
 
     def __init__(self, vectorizer: TfidfVectorizer, coef: np.ndarray, intercept: float,
                  mean: np.ndarray, std: np.ndarray, offsets: np.ndarray, labels: list[str],
-                 refuting: str | None = REFUTING):
+                 gates: dict[str, tuple[str, str]] | None = None):
         self.vectorizer, self.coef, self.intercept = vectorizer, coef, float(intercept)
         self.mean, self.std, self.offsets, self.labels = mean, std, offsets, list(labels)
         self.unrelated = self.labels.index(UNRELATED)
-        # folders fitted before the gate have no pattern: their offsets apply to every pair
-        self.refuting = re.compile(refuting, re.IGNORECASE) if refuting else None
+        gates = GATES if gates is None else gates  # {}: every offset applies to every pair
+        self.gates = {label: (re.compile(words, re.IGNORECASE), when)
+                      for label, (words, when) in gates.items() if label in self.labels}
 
     def applies(self, texts: list[str]) -> np.ndarray:
-        """(N, labels) 1 where a class's offset applies to a pair, 0 where not: the `GATED`
-        class's only where the body holds refuting language."""
+        """(N, labels) 1 where a class's offset applies to a pair, 0 where not (`GATES`)."""
         mask = np.ones((len(texts), len(self.labels)), dtype=np.float32)
-        if self.refuting is not None and GATED in self.labels:
-            mask[:, self.labels.index(GATED)] = [bool(self.refuting.search(t)) for t in texts]
+        for label, (words, when) in self.gates.items():
+            found = np.array([bool(words.search(t)) for t in texts], dtype=bool)
+            mask[:, self.labels.index(label)] = found if when == "present" else ~found
         return mask
 
     @staticmethod
@@ -139,8 +146,8 @@ class PairModel:
                     "idf": self.vectorizer.idf_.tolist(), "coef": self.coef.tolist(),
                     "intercept": self.intercept, "mean": self.mean.tolist(),
                     "std": self.std.tolist(), "offsets": self.offsets.tolist(),
-                    "gated": {GATED: self.refuting.pattern}
-                    if self.refuting and GATED in self.labels else {}}
+                    "gated": {label: {"words": words.pattern, "when": when}
+                              for label, (words, when) in self.gates.items()}}
         (Path(folder) / SETTINGS).write_text(json.dumps(settings) + "\n")
 
     @classmethod
@@ -157,9 +164,13 @@ class PairModel:
                       ("coef", "mean", "std", "offsets")}
             terms, idf, intercept = s["terms"], np.asarray(s["idf"], dtype=np.float64), \
                 float(s["intercept"])
-            refuting = s.get("gated", {}).get(GATED)  # absent: fitted before the gate
-            if refuting is not None:
-                re.compile(refuting)
+            gates = {label: (g["words"], g["when"])  # absent: fitted before the gates
+                     for label, g in s.get("gated", {}).items()}
+            for words, when in gates.values():
+                re.compile(words)
+                if when not in ("present", "absent"):
+                    raise ValueError(f"a gate applies where words are present or absent, "
+                                     f"not {when!r}")
         except (ValueError, KeyError, TypeError, OSError, AttributeError, re.error) as e:
             raise DataError(f"{path}: unreadable word-overlap model ({e})") from e
         if s["labels"] != list(labels):
@@ -171,7 +182,7 @@ class PairModel:
         vectorizer = _vectorizer(vocabulary=terms)
         vectorizer.idf_ = idf
         return cls(vectorizer, arrays["coef"], intercept, arrays["mean"], arrays["std"],
-                   arrays["offsets"], labels, refuting)
+                   arrays["offsets"], labels, gates)
 
 
 def features(vectorizer: TfidfVectorizer, targets: list[str], texts: list[str],

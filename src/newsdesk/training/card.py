@@ -130,8 +130,9 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                   "words) and the transformer's unrelated odds; the transformer splits the "
                   "related classes; per-class offsets set where rare classes start, reweighing only how "
                   "the related classes share their probability, the \"disagree\" offset only "
-                  "where the body holds refuting words such as hoax, fake or debunked "
-                  "(`pairs.json`). newsdesk reads both; "
+                  "where the body holds refuting words such as hoax, fake or debunked, the "
+                  "\"discuss\" offset only where it holds no hedging words such as reportedly "
+                  "or allegedly (`pairs.json`). newsdesk reads both; "
                   "`transformers.pipeline` reads the transformer alone (the \"transformer "
                   "alone\" figures above)."]
     elif classifier and settings.lexical != "none":
