@@ -220,6 +220,9 @@ def test_offsets_apply_where_the_body_refutes_or_does_not_hedge_and_old_folders_
     (tmp_path / "pairs.json").write_text(json.dumps(saved))
     old = PairModel.load(tmp_path, LABELS).predict_proba(targets, texts, probs)
     assert [LABELS[i] for i in old.argmax(1)] == ["disagree", "disagree"]
+    with pytest.raises(ValueError, match="present or absent"):  # checked where built, too
+        PairModel(vectorizer, model.coef, -3.0, model.mean, model.std, model.offsets, LABELS,
+                  gates={"disagree": ("hoax", "sometimes")})
     for broken in ({"disagree": {"words": "(unclosed", "when": "present"}},
                    {"disagree": {"words": "hoax", "when": "sometimes"}}, {"disagree": "hoax"}):
         saved["gated"] = broken

@@ -66,9 +66,7 @@ class PairModel:
         self.vectorizer, self.coef, self.intercept = vectorizer, coef, float(intercept)
         self.mean, self.std, self.offsets, self.labels = mean, std, offsets, list(labels)
         self.unrelated = self.labels.index(UNRELATED)
-        gates = GATES if gates is None else gates  # {}: every offset applies to every pair
-        self.gates = {label: (re.compile(words, re.IGNORECASE), when)
-                      for label, (words, when) in gates.items() if label in self.labels}
+        self.gates = _compile_gates(GATES if gates is None else gates, self.labels)
 
     def applies(self, texts: list[str]) -> np.ndarray:
         """(N, labels) 1 where a class's offset applies to a pair, 0 where not (`GATES`)."""
@@ -166,12 +164,7 @@ class PairModel:
                 float(s["intercept"])
             gates = {label: (g["words"], g["when"])  # absent: fitted before the gates
                      for label, g in s.get("gated", {}).items()}
-            for words, when in gates.values():
-                re.compile(words)
-                if when not in ("present", "absent"):
-                    raise ValueError(f"a gate applies where words are present or absent, "
-                                     f"not {when!r}")
-        except (ValueError, KeyError, TypeError, OSError, AttributeError, re.error) as e:
+        except (ValueError, KeyError, TypeError, OSError, AttributeError) as e:
             raise DataError(f"{path}: unreadable word-overlap model ({e})") from e
         if s["labels"] != list(labels):
             raise DataError(f"{path}: labels {s['labels']} differ from the model's {list(labels)}")
@@ -181,8 +174,11 @@ class PairModel:
                             f"{len(labels)} labels")
         vectorizer = _vectorizer(vocabulary=terms)
         vectorizer.idf_ = idf
-        return cls(vectorizer, arrays["coef"], intercept, arrays["mean"], arrays["std"],
-                   arrays["offsets"], labels, gates)
+        try:
+            return cls(vectorizer, arrays["coef"], intercept, arrays["mean"], arrays["std"],
+                       arrays["offsets"], labels, gates)
+        except (ValueError, re.error) as e:  # a gate's words or `when`
+            raise DataError(f"{path}: unreadable word-overlap model ({e})") from e
 
 
 def features(vectorizer: TfidfVectorizer, targets: list[str], texts: list[str],
@@ -258,6 +254,19 @@ def choose_offsets(log_probs: np.ndarray, gold: np.ndarray, rounds: int = 3,
         if not changed:
             break
     return offsets.astype(np.float32)
+
+
+def _compile_gates(gates: dict[str, tuple[str, str]], labels: list[str]
+                   ) -> dict[str, tuple[re.Pattern, str]]:
+    """`GATES`-like settings compiled, for the labels the model has ({}: every offset applies
+    to every pair). Raises ValueError or re.error on a bad pattern or `when`."""
+    compiled = {}
+    for label, (words, when) in gates.items():
+        if when not in ("present", "absent"):
+            raise ValueError(f"a gate applies where words are present or absent, not {when!r}")
+        if label in labels:
+            compiled[label] = (re.compile(words, re.IGNORECASE), when)
+    return compiled
 
 
 def _vectorizer(**kwargs) -> TfidfVectorizer:
