@@ -264,6 +264,47 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
     assert by_weight[str(fitted["lexical_weight"])] >= max(by_weight["0.0"], by_weight["1.0"])
     assert json.loads((out / "newsdesk.json").read_text())["lexical_weight"] == \
         fitted["lexical_weight"]
+    # the TF-IDF partner was refitted on the whole training split, the slice included
+    train_total = read_settings(out).data_manifest["train"]["total"]
+    assert fitted["lexical_refit_on"].startswith(f"{train_total} training articles")
+
+
+def test_topic_lexical_refit_learns_the_slice_and_gives_out_of_fold_probabilities(tmp_path):
+    import datasets
+
+    from newsdesk.models.lexical import LexicalModel
+    from newsdesk.training import fitting
+
+    rng = random.Random(3)
+    filler = "said would also year people new first last time".split()
+    labels = ["business", "sport"]
+
+    def story(word: str) -> str:
+        return " ".join([word] + rng.sample(filler, 5))
+
+    def part(rows: list[tuple[str, str]]) -> datasets.Dataset:
+        return datasets.Dataset.from_dict({"title": [None] * len(rows),
+                                           "text": [story(w) for _, w in rows],
+                                           "y": [y for y, _ in rows]})
+
+    # "tariff" is a business word only the slice holds
+    train = part([("business", "shares"), ("sport", "goals")] * 20)
+    val = part([("business", "tariff"), ("sport", "goals")] * 6)
+    model = LexicalModel.fit(list(train["text"]), list(train["y"]), labels)
+    model.save(tmp_path)
+    assert "tariff" not in model.features.words.vocabulary_
+
+    class Holder:  # what `refit_on_training_split` reads of a predictor
+        lexical = model
+
+    oof = fitting.refit_on_training_split(Holder(), tmp_path, [train, val])
+    texts, ys = list(train["text"]) + list(val["text"]), list(train["y"]) + list(val["y"])
+    assert oof.shape == (52, 2)
+    assert np.array_equal(oof, LexicalModel.out_of_fold(texts, ys, labels, multi_label=False))
+    assert np.allclose(oof.sum(1), 1.0, atol=1e-5)  # one label per article
+    refit = LexicalModel.load(tmp_path, labels)
+    assert not refit.multi_label and "tariff" in refit.features.words.vocabulary_
+    assert refit.predict_proba([story("tariff")])[0, 0] > 0.5
 
 
 def test_cross_section_pairs_and_rates():

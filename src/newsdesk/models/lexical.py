@@ -182,17 +182,22 @@ class LexicalModel:
         return cls(features, coef, intercept, labels, MULTI_LABEL_C, multi_label=True)
 
     @classmethod
-    def out_of_fold(cls, texts: list[str], label_lists: list[list[str]], labels: list[str],
+    def out_of_fold(cls, texts: list[str], label_lists: list, labels: list[str],
                     seed: int = 13, folds: int = 5, embeddings: np.ndarray | None = None,
-                    **options) -> np.ndarray:
-        """Multi-label probabilities (articles x labels) where each article's come from a model
-        fitted (`fit_multilabel` with `options`, and the fold's rows of `embeddings`) on the
-        other folds: held-out scores for every training article, at the cost of `folds` fits."""
+                    multi_label: bool = True, **options) -> np.ndarray:
+        """Probabilities (articles x labels) where each article's come from a model fitted on
+        the other folds (`fit_multilabel`, or `fit` where not `multi_label`, with `options` and
+        the fold's rows of `embeddings`): held-out scores for every training article, at the
+        cost of `folds` fits. Single-label folds are stratified by label, so each fold's model
+        knows every label."""
         out = np.zeros((len(texts), len(labels)), dtype=np.float32)
-        for fit_rows, held in KFold(folds, shuffle=True, random_state=seed).split(texts):
-            model = cls.fit_multilabel([texts[i] for i in fit_rows],
-                                       [label_lists[i] for i in fit_rows], labels, seed,
-                                       embeddings=_rows(embeddings, fit_rows), **options)
+        if multi_label:
+            fit, split = cls.fit_multilabel, KFold(folds, shuffle=True, random_state=seed)
+        else:
+            fit, split = cls.fit, StratifiedKFold(folds, shuffle=True, random_state=seed)
+        for fit_rows, held in split.split(texts, None if multi_label else label_lists):
+            model = fit([texts[i] for i in fit_rows], [label_lists[i] for i in fit_rows],
+                        labels, seed, embeddings=_rows(embeddings, fit_rows), **options)
             out[held] = model.predict_proba([texts[i] for i in held], _rows(embeddings, held))
         return out
 

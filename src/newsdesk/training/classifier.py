@@ -324,7 +324,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             write_settings(out, settings)
             return metrics
         fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device,
-                                   train if config.multi_label else None, embeddings)
+                                   None if task.pair else train, embeddings)
         return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
 
     return finish_run(config.output_dir, settings, save, evaluate,

@@ -3,7 +3,7 @@
 The transformer and its TF-IDF partner train on the training part; a slice of the training split
 held out from both (`ClassifierConfig.validation`) then fits the topic blend weight, the stance
 word-overlap combination (`models.relatedness`), the confidence temperature and multi-label
-thresholds (a multi-label TF-IDF partner is refitted on the whole training split, and its
+thresholds (a topic model's TF-IDF partner is refitted on the whole training split, and its
 out-of-fold probabilities stand for it on the slice). Dev stays untouched until the final
 evaluation, so its figures are honest.
 """
@@ -45,10 +45,11 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         vectorizer: stance only: the word TF-IDF fitted on the training part; given, the
             word-overlap combination is fitted and saved (`pairs.json`).
         seed: for the combination's regression.
-        train: multi-label only: the training part. Given, the lexical model is refitted on
-            the part and the slice together, and the weight and thresholds are chosen with its
-            out-of-fold probabilities (`refit_on_training_split`); where the weight is 1 (the
-            lexical model alone), the thresholds are tuned on every training article.
+        train: topic models with a lexical partner: the training part. Given, the lexical
+            model is refitted on the part and the slice together, and the weight (and
+            thresholds) are chosen with its out-of-fold probabilities
+            (`refit_on_training_split`); where a multi-label weight is 1 (the lexical model
+            alone), the thresholds are tuned on every training article.
         train_embeddings: the training part's article embeddings, where the lexical model
             reads them and training has computed them already (else the refit computes them).
 
@@ -66,9 +67,7 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         if words is not None and train is not None:
             oof = refit_on_training_split(predictor, folder, [train, ds], seed, train_embeddings)
             words = torch.from_numpy(oof[len(train):]).float()
-            report["lexical_refit_on"] = (
-                f"{len(train) + len(ds)} training articles (the slice included); the slice's "
-                "lexical probabilities out of fold")
+            report["lexical_refit_on"] = _refit_note(len(train) + len(ds))
         if words is not None:
             weight, scores = lexical.choose_multilabel_weight(parts["model"], words, y, labels,
                                                               seed, settings.no_label)
@@ -89,6 +88,11 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         figures = {"model_only": parts["model"].numpy()}
         if "words" in parts:
             figures["words_only"] = parts["words"].numpy()
+            if train is not None:
+                oof = refit_on_training_split(predictor, folder, [train, ds], seed,
+                                              train_embeddings)
+                figures["words_only"] = oof[len(train):]
+                report["lexical_refit_on"] = _refit_note(len(train) + len(ds))
             weight, scores = lexical.choose_weight(figures["model_only"], figures["words_only"],
                                                    index)
             settings.lexical_weight = report["lexical_weight"] = weight
@@ -120,19 +124,26 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
     return report
 
 
+def _refit_note(articles: int) -> str:
+    return (f"{articles} training articles (the slice included); the slice's lexical "
+            "probabilities out of fold")
+
+
 def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
                             articles: list[datasets.Dataset], seed: int = 13,
                             known: np.ndarray | None = None) -> np.ndarray:
-    """Refit the folder's multi-label lexical model on `articles` (the training part and the
-    validation slice) and return its out-of-fold probabilities over them.
+    """Refit the folder's lexical model on `articles` (the training part and the validation
+    slice) and return its out-of-fold probabilities over them.
 
     The slice has done its work once the blend weight and thresholds are chosen on it; holding
-    it out further only costs the regressions 15% of their stories. The out-of-fold
-    probabilities (`LexicalModel.out_of_fold`) come from regressions fitted on as many stories
-    as the refitted one, so they stand for its probabilities on new stories: the slice's rows
-    choose the weight and tune the blend's thresholds, and where the lexical model decides
-    alone (weight 1) every row tunes them (about half the labels have too few positives on the
-    slice alone). The folder's lexical files are rewritten.
+    it out further only costs the regressions 15% of their stories (and a baseline trained on
+    the whole split, such as `bench_classifiers.py`'s SVM, would read more than they do). The
+    out-of-fold probabilities (`LexicalModel.out_of_fold`) come from regressions fitted on
+    nearly as many stories as the refitted one, so they stand for its probabilities on new
+    stories: the slice's rows choose the weight (and tune a multi-label blend's thresholds;
+    where that lexical model decides alone, weight 1, every row tunes them, since about half
+    the labels have too few positives on the slice alone). The folder's lexical files are
+    rewritten.
 
     Args:
         known: where the lexical model reads embeddings, those of the first `len(known)`
@@ -153,8 +164,10 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
         if known is not None:
             embeddings = np.concatenate([known, embeddings])
     options = {"chars": model.features.chars is not None, "embeddings": embeddings}
-    oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed, **options)
-    lexical.LexicalModel.fit_multilabel(texts, lists, model.labels, seed, **options).save(folder)
+    oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed,
+                                           multi_label=model.multi_label, **options)
+    fit = lexical.LexicalModel.fit_multilabel if model.multi_label else lexical.LexicalModel.fit
+    fit(texts, lists, model.labels, seed, **options).save(folder)
     return oof
 
 
