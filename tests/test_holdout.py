@@ -300,9 +300,10 @@ def test_topic_lexical_refit_learns_the_slice_and_gives_out_of_fold_probabilitie
     oof = fitting.refit_on_training_split(Holder(), tmp_path, [train, val])
     texts, ys = list(train["text"]) + list(val["text"]), list(train["y"]) + list(val["y"])
     assert oof.shape == (52, 2)
-    assert np.array_equal(oof, LexicalModel.out_of_fold(texts, ys, labels, multi_label=False))
-    assert np.allclose(oof.sum(1), 1.0, atol=1e-5)  # one label per article
     refit = LexicalModel.load(tmp_path, labels)
+    assert np.array_equal(oof, LexicalModel.out_of_fold(texts, ys, labels, multi_label=False,
+                                                        c=refit.c))
+    assert np.allclose(oof.sum(1), 1.0, atol=1e-5)  # one label per article
     assert not refit.multi_label and "tariff" in refit.features.words.vocabulary_
     assert refit.predict_proba([story("tariff")])[0, 0] > 0.5
 

@@ -164,10 +164,13 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
         if known is not None:
             embeddings = np.concatenate([known, embeddings])
     options = {"chars": model.features.chars is not None, "embeddings": embeddings}
+    fit = lexical.LexicalModel.fit_multilabel if model.multi_label else lexical.LexicalModel.fit
+    refit = fit(texts, lists, model.labels, seed, **options)
+    if not model.multi_label:  # the folds reuse the strength picked on every article
+        options["c"] = refit.c
     oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed,
                                            multi_label=model.multi_label, **options)
-    fit = lexical.LexicalModel.fit_multilabel if model.multi_label else lexical.LexicalModel.fit
-    fit(texts, lists, model.labels, seed, **options).save(folder)
+    refit.save(folder)
     return oof
 
 
