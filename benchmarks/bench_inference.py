@@ -43,15 +43,21 @@ def load_articles(data: str, n: int) -> list[dict]:
 
 def matmul_peak(dtype_name: str, size: int = 2048, repeat: int = 3) -> float:
     """GFLOP/s (GOP/s for int8) of a large square matmul in the given dtype (best of `repeat`)."""
+    return matmul_rate(dtype_name, size, size, size, repeat)
+
+
+def matmul_rate(dtype_name: str, rows: int, inner: int, cols: int, repeat: int = 3) -> float:
+    """GFLOP/s (GOP/s for int8) of a (rows x inner) @ (inner x cols) product in the given
+    dtype, best of `repeat`."""
     import torch
 
     if dtype_name == "int8":
-        a = torch.randint(-128, 127, (size, size), dtype=torch.int8)
-        b = torch.randint(-128, 127, (size, size), dtype=torch.int8)
+        a = torch.randint(-128, 127, (rows, inner), dtype=torch.int8)
+        b = torch.randint(-128, 127, (inner, cols), dtype=torch.int8)
         mm = torch._int_mm
     else:
         dtype = getattr(torch, dtype_name)
-        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        a, b = torch.randn(rows, inner, dtype=dtype), torch.randn(inner, cols, dtype=dtype)
         mm = torch.matmul
     mm(a, b)
     best = float("inf")
@@ -59,7 +65,7 @@ def matmul_peak(dtype_name: str, size: int = 2048, repeat: int = 3) -> float:
         t = time.perf_counter()
         mm(a, b)
         best = min(best, time.perf_counter() - t)
-    return 2 * size**3 / best / 1e9
+    return 2 * rows * inner * cols / best / 1e9
 
 
 def matmul_peaks() -> dict[str, float]:

@@ -14,10 +14,8 @@ batch of `--batch` x `--length`), in each precision, best of `--repeat`.
 from __future__ import annotations
 
 import argparse
-import time
 
-import torch
-from bench_inference import matmul_peaks  # benchmarks/ is on the path when run as a script
+from bench_inference import matmul_peaks, matmul_rate  # benchmarks/ is on the path
 from header import print_header
 from transformers import AutoConfig
 
@@ -28,25 +26,6 @@ def layer_shapes(model_dir: str) -> list[tuple[str, int, int, int]]:
     h, i = c.hidden_size, c.intermediate_size
     return [("query/key/value/output", h, h, 4), ("intermediate", h, i, 1),
             ("output", i, h, 1)]
-
-
-def rate(dtype: str, tokens: int, n_in: int, n_out: int, repeat: int) -> float:
-    """GFLOP/s (GOP/s for int8) of one (tokens x in) @ (in x out) product, best of `repeat`."""
-    if dtype == "int8":
-        x = torch.randint(-128, 127, (tokens, n_in), dtype=torch.int8)
-        w = torch.randint(-128, 127, (n_in, n_out), dtype=torch.int8)
-        mm = torch._int_mm
-    else:
-        x = torch.randn(tokens, n_in, dtype=getattr(torch, dtype))
-        w = torch.randn(n_in, n_out, dtype=getattr(torch, dtype))
-        mm = torch.matmul
-    mm(x, w)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        mm(x, w)
-        best = min(best, time.perf_counter() - t)
-    return 2 * tokens * n_in * n_out / best / 1e9
 
 
 def main() -> None:
@@ -68,7 +47,7 @@ def main() -> None:
     seconds = dict.fromkeys(peaks, 0.0)  # per token-layer pass, weighted by how often each runs
     flops = 0.0
     for name, n_in, n_out, count in shapes:
-        rates = {d: rate(d, tokens, n_in, n_out, args.repeat) for d in peaks}
+        rates = {d: matmul_rate(d, tokens, n_in, n_out, args.repeat) for d in peaks}
         print(f"| {name} | {n_in} x {n_out} | " + " | ".join(
             f"{r:.0f} ({100 * r / best_peak:.0f}%)" for r in rates.values()) + " |")
         f = 2.0 * n_in * n_out * count
