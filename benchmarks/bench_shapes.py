@@ -19,6 +19,8 @@ from bench_inference import matmul_peaks, matmul_rate  # benchmarks/ is on the p
 from header import print_header
 from transformers import AutoConfig
 
+DTYPES = {"fp32": "float32", "bf16": "bfloat16", "int8": "int8"}  # matmul_peaks' names
+
 
 def layer_shapes(model_dir: str) -> list[tuple[str, int, int, int]]:
     """(name, in, out, per layer) of a BERT-like encoder's linear layers."""
@@ -47,7 +49,7 @@ def main() -> None:
     seconds = dict.fromkeys(peaks, 0.0)  # per token-layer pass, weighted by how often each runs
     flops = 0.0
     for name, n_in, n_out, count in shapes:
-        rates = {d: matmul_rate(d, tokens, n_in, n_out, args.repeat) for d in peaks}
+        rates = {d: matmul_rate(DTYPES[d], tokens, n_in, n_out, args.repeat) for d in peaks}
         print(f"| {name} | {n_in} x {n_out} | " + " | ".join(
             f"{r:.0f} ({100 * r / best_peak:.0f}%)" for r in rates.values()) + " |")
         f = 2.0 * n_in * n_out * count
