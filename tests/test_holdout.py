@@ -306,6 +306,20 @@ def test_topic_lexical_refit_learns_the_slice_and_gives_out_of_fold_probabilitie
     assert np.allclose(oof.sum(1), 1.0, atol=1e-5)  # one label per article
     assert not refit.multi_label and "tariff" in refit.features.words.vocabulary_
     assert refit.predict_proba([story("tariff")])[0, 0] > 0.5
+    # a label with a single article cannot be held out of a fold: the folder is left as it was
+    lone = part([("business", "shares"), ("sport", "goals")] * 20 + [("tech", "chips")])
+    three = ["business", "sport", "tech"]
+    (tmp_path / "lone").mkdir()
+    LexicalModel.fit(list(lone["text"]), list(lone["y"]), three).save(tmp_path / "lone")
+    before = (tmp_path / "lone" / "lexical.safetensors").read_bytes()
+    Holder.lexical = LexicalModel.load(tmp_path / "lone", three)
+    assert fitting.refit_on_training_split(Holder(), tmp_path / "lone", [lone, val]) is None
+    assert (tmp_path / "lone" / "lexical.safetensors").read_bytes() == before
+    # two articles: two folds, each holding one out
+    pair = part([("business", "shares"), ("sport", "goals")] * 20 + [("tech", "chips")] * 2)
+    Holder.lexical = LexicalModel.fit(list(pair["text"]), list(pair["y"]), three)
+    oof = fitting.refit_on_training_split(Holder(), tmp_path / "lone", [pair, val])
+    assert oof.shape == (54, 3) and (tmp_path / "lone" / "lexical.safetensors").read_bytes() != before
 
 
 def test_cross_section_pairs_and_rates():

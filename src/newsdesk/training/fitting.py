@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from pathlib import Path
 
 import datasets
@@ -88,9 +89,9 @@ def fit_on_validation(folder: str | Path, ds: datasets.Dataset, settings: Classi
         figures = {"model_only": parts["model"].numpy()}
         if "words" in parts:
             figures["words_only"] = parts["words"].numpy()
-            if train is not None:
-                oof = refit_on_training_split(predictor, folder, [train, ds], seed,
-                                              train_embeddings)
+            oof = None if train is None else refit_on_training_split(
+                predictor, folder, [train, ds], seed, train_embeddings)
+            if oof is not None:
                 figures["words_only"] = oof[len(train):]
                 report["lexical_refit_on"] = _refit_note(len(train) + len(ds))
             weight, scores = lexical.choose_weight(figures["model_only"], figures["words_only"],
@@ -131,7 +132,7 @@ def _refit_note(articles: int) -> str:
 
 def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
                             articles: list[datasets.Dataset], seed: int = 13,
-                            known: np.ndarray | None = None) -> np.ndarray:
+                            known: np.ndarray | None = None) -> np.ndarray | None:
     """Refit the folder's lexical model on `articles` (the training part and the validation
     slice) and return its out-of-fold probabilities over them.
 
@@ -150,12 +151,19 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
             articles, already computed (training has them); the rest are computed here.
 
     Returns:
-        (articles, labels) out-of-fold probabilities, in the order of `articles`.
+        (articles, labels) out-of-fold probabilities, in the order of `articles`; None, with
+        the folder left as it was, where a single-label model has a label with one article
+        (no fold could fit it while holding that article out).
     """
     model = predictor.lexical
     titles = [t for ds in articles for t in ds["title"]]
     bodies = [t for ds in articles for t in ds["text"]]
     texts, lists = article_texts(titles, bodies), [y for ds in articles for y in ds["y"]]
+    counts = Counter(lists) if not model.multi_label else Counter()
+    if counts and min(counts.values()) < 2:
+        log.warning("label(s) %s have one training article: the TF-IDF model keeps its fit "
+                    "on the training part", sorted(k for k, n in counts.items() if n < 2))
+        return None
     embeddings = None
     if model.reads_embeddings:
         done = 0 if known is None else len(known)
@@ -166,8 +174,9 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
     options = {"chars": model.features.chars is not None, "embeddings": embeddings}
     fit = lexical.LexicalModel.fit_multilabel if model.multi_label else lexical.LexicalModel.fit
     refit = fit(texts, lists, model.labels, seed, **options)
-    if not model.multi_label:  # the folds reuse the strength picked on every article
-        options["c"] = refit.c
+    if not model.multi_label:  # the folds reuse the strength picked on every article; a label
+        # with fewer articles than folds gets one per fold (at least two folds)
+        options.update(c=refit.c, folds=min(5, min(counts.values())))
     oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed,
                                            multi_label=model.multi_label, **options)
     refit.save(folder)
