@@ -248,6 +248,15 @@ def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_be
     assert all(g["label"] in LABELS for g in got)
     pipe = pipeline("text-classification", model=str(out), device="cpu")  # the transformer alone
     assert pipe([{"text": dev["target"][0], "text_pair": dev["text"][0]}])[0]["label"] in LABELS
+    # redone in a copy by this version's code: the same combination as training fitted
+    from newsdesk.training.refit import refit
+
+    before, after = refit(out, tmp_path / "again")
+    assert before["fnc_score"] == pytest.approx(metrics["fnc_score"])
+    assert after["validation"]["offsets"] == fitted["offsets"]
+    assert after["fnc_score"] == pytest.approx(metrics["fnc_score"])
+    assert json.loads((tmp_path / "again" / "pairs.json").read_text()) == \
+        json.loads((out / "pairs.json").read_text())
 
 
 def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_dir,
@@ -267,6 +276,23 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
     # the TF-IDF partner was refitted on the whole training split, the slice included
     train_total = read_settings(out).data_manifest["train"]["total"]
     assert fitted["lexical_refit_on"].startswith(f"{train_total} training articles")
+
+    # `newsdesk refit` redoes that fit in a copy, the same way, and leaves the folder alone
+    from newsdesk.cli import main
+
+    before = (out / "metrics.json").read_bytes()
+    again = tmp_path / "again"
+    assert main(["refit", str(out), "--out", str(again)]) == 0
+    assert (out / "metrics.json").read_bytes() == before
+    redone = json.loads((again / "metrics.json").read_text())
+    assert redone["refitted"].startswith("newsdesk refit")
+    assert redone["validation"]["lexical_weight"] == fitted["lexical_weight"]
+    assert redone["macro_f1"] == pytest.approx(metrics["macro_f1"])
+    assert read_settings(again).lexical_weight == settings.lexical_weight
+    assert main(["refit", str(out), "--out", str(again)]) == 2  # the copy must be new
+    assert main(["refit", str(out), "--out", str(tmp_path / "other"), "--data",
+                 str(tmp_path / "nowhere")]) == 2
+    assert not (tmp_path / "other").exists()
 
 
 def test_topic_lexical_refit_learns_the_slice_and_gives_out_of_fold_probabilities(tmp_path):

@@ -132,6 +132,26 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_refit(args) -> int:
+    from newsdesk.training.refit import refit
+
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("newsdesk").setLevel(logging.INFO)
+    words = ["newsdesk", "refit", args.model_dir, "--out", args.out]
+    words += ["--data", args.data] if args.data else []
+    command = " ".join(shlex.quote(str(w)) for w in words)
+    before, after = refit(args.model_dir, args.out, args.data, args.device, command)
+    fitted = after["validation"]
+    for key in ("lexical_weight", "offsets"):
+        if key in fitted:
+            print(f"{key}: {fitted[key]}")
+    for key in ("fnc_score", "macro_f1", "micro_f1"):
+        if key in before and key in after:
+            print(f"dev {key}: {before[key]:.4f} -> {after[key]:.4f}")
+    print(f"refitted copy: {args.out}")
+    return 0
+
+
 def cmd_push(args) -> int:
     from newsdesk.models.hub import push
 
@@ -224,6 +244,15 @@ def add_commands(sub) -> None:
                    help="the backends to time: auto (torch and, where installed, OpenVINO), "
                    "torch or openvino")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("refit", help="redo a classifier folder's after-training fit (blend, "
+                       "word model, offsets, temperature) with this version, in a copy")
+    p.add_argument("model_dir", help="a topic or stance folder trained with a validation slice "
+                   "and lexical: tfidf")
+    p.add_argument("--out", required=True, help="where the refitted copy goes (a new folder)")
+    p.add_argument("--data", help="its prepared data folder (default: the one it was trained on)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+    p.set_defaults(func=cmd_refit)
 
     p = sub.add_parser("presets", help="list the shipped training presets")
     p.set_defaults(func=cmd_presets)
