@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -292,6 +293,11 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
     assert main(["refit", str(out), "--out", str(again)]) == 2  # the copy must be new
     assert main(["refit", str(out), "--out", str(tmp_path / "other"), "--data",
                  str(tmp_path / "nowhere")]) == 2
+    assert not (tmp_path / "other").exists()
+    broken = tmp_path / "broken"  # fails once copied: no half-refitted copy is left
+    shutil.copytree(out, broken)
+    (broken / "metrics.json").unlink()
+    assert main(["refit", str(broken), "--out", str(tmp_path / "other")]) == 2
     assert not (tmp_path / "other").exists()
 
 
