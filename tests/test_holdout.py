@@ -290,6 +290,9 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
     assert redone["validation"]["lexical_weight"] == fitted["lexical_weight"]
     assert redone["macro_f1"] == pytest.approx(metrics["macro_f1"])
     assert read_settings(again).lexical_weight == settings.lexical_weight
+    card = (again / "README.md").read_text()
+    assert "redone on the same validation slice" in card and "newsdesk refit topic --out again" \
+        in card and "redone" not in (out / "README.md").read_text()
     assert main(["refit", str(out), "--out", str(again)]) == 2  # the copy must be new
     assert main(["refit", str(out), "--out", str(tmp_path / "other"), "--data",
                  str(tmp_path / "nowhere")]) == 2

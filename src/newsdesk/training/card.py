@@ -164,7 +164,12 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     record["base_model"] = public_name(settings.base_model)
     record["training"] = {k: v for k, v in record["training"].items()
                           if k not in ("data", "output_dir", "model")}
-    lines += ["", "## Command", "", "```", without_paths(command) or "(called from Python)", "```",
-              "", "## Settings", "", "```json", json.dumps(record, indent=2), "```", ""]
+    lines += ["", "## Command", "", "```", without_paths(command) or "(called from Python)", "```"]
+    if metrics.get("refitted"):  # `newsdesk refit`: the fit after training redone later
+        lines += ["", "What is fitted after training (blend, word model, offsets, temperature) "
+                  "was redone on the same validation slice by a later newsdesk, without "
+                  "training the transformer again:", "", "```",
+                  without_paths(metrics["refitted"]), "```"]
+    lines += ["", "## Settings", "", "```json", json.dumps(record, indent=2), "```", ""]
     ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n{{ body }}",
                             body="\n".join(lines)).save(Path(folder) / "README.md")
