@@ -23,23 +23,13 @@ import time
 from pathlib import Path
 
 import torch
-from header import print_header
+from header import best_of, print_header
 
 from newsdesk.inference import ClassifierPredictor
 from newsdesk.inference.backend import quantize
 from newsdesk.inference.batching import collate
 from newsdesk.inference.openvino_backend import OpenVINOBackend
 from newsdesk.inference.openvino_backend import available as openvino_available
-
-
-def best_of(fn, repeats: int = 5) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:

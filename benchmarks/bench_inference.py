@@ -50,6 +50,7 @@ def matmul_rate(dtype_name: str, rows: int, inner: int, cols: int, repeat: int =
     """GFLOP/s (GOP/s for int8) of a (rows x inner) @ (inner x cols) product in the given
     dtype, best of `repeat`."""
     import torch
+    from header import best_of
 
     if dtype_name == "int8":
         a = torch.randint(-128, 127, (rows, inner), dtype=torch.int8)
@@ -59,13 +60,7 @@ def matmul_rate(dtype_name: str, rows: int, inner: int, cols: int, repeat: int =
         dtype = getattr(torch, dtype_name)
         a, b = torch.randn(rows, inner, dtype=dtype), torch.randn(inner, cols, dtype=dtype)
         mm = torch.matmul
-    mm(a, b)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        mm(a, b)
-        best = min(best, time.perf_counter() - t)
-    return 2 * rows * inner * cols / best / 1e9
+    return 2 * rows * inner * cols / best_of(lambda: mm(a, b), repeat) / 1e9
 
 
 def matmul_peaks() -> dict[str, float]:

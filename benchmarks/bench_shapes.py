@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import time
 from collections import defaultdict
 
 import torch
 from bench_inference import encoder_flops_per_token, matmul_peaks, matmul_rate  # benchmarks/
-from header import print_header
+from header import best_of, print_header
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "int8": "int8"}  # matmul_peaks' names
@@ -52,12 +51,7 @@ def openvino_forward(model_dir: str, batch: int, length: int, repeat: int
         "INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": torch.get_num_threads(),
         "PERF_COUNT": True})
     request, arrays = compiled.create_infer_request(), {k: v.numpy() for k, v in feeds.items()}
-    request.infer(arrays)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        request.infer(arrays)
-        best = min(best, time.perf_counter() - t)
+    best = best_of(lambda: request.infer(arrays), repeat)
     by_type: dict[str, float] = defaultdict(float)
     for op in request.profiling_info:  # the last pass
         by_type[op.node_type] += op.real_time.total_seconds()

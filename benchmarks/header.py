@@ -11,6 +11,17 @@ import torch
 from newsdesk.inference.hardware import Capabilities, detect
 
 
+def best_of(fn, repeats: int = 5) -> float:
+    """Seconds of `fn()` at its fastest of `repeats` calls, after one call to warm up."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def command() -> str:
     """The command line that ran this benchmark (also recorded in the model folders it trains)."""
     return "python " + " ".join(sys.argv)
