@@ -71,13 +71,13 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
         fitted = fit_on_validation(out, validation, settings, vectorizer, config["seed"],
                                    device, None if task.pair else train)
         after = {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
+        after.update({k: before[k] for k in KEPT if k in before})
+        after["refitted"] = command
+        save_metrics(out, after, "dev", task)
+        write_card(out, settings, after, training_command(folder))
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # no half-refitted copy left behind
         raise
-    after.update({k: before[k] for k in KEPT if k in before})
-    after["refitted"] = command
-    save_metrics(out, after, "dev", task)
-    write_card(out, settings, after, training_command(folder))
     return before, after
 
 
