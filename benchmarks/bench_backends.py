@@ -7,8 +7,9 @@ for bf16 on CPU), torch int8 dynamic quantisation, `torch.compile` of the bf16 w
 compile time printed; not a newsdesk mode), and, when `onnxruntime`, `onnx` and
 `onnxscript` are installed (they are not dependencies of newsdesk), ONNX Runtime fp32 and int8
 (per-channel dynamic quantisation) from a `torch.onnx.export` of the same model, and, with the
-`newsdesk[openvino]` extra, newsdesk's OpenVINO backend in fp32 and bf16. Prints tokens/s
-(best of 5) and how many argmax labels agree with torch fp32.
+`newsdesk[openvino]` extra, newsdesk's OpenVINO backend in fp32, bf16 and int8 (its ranges
+read from the chunks of the next articles, as a predictor's first inputs would give them).
+Prints tokens/s (best of 5) and how many argmax labels agree with torch fp32.
 
     python benchmarks/bench_backends.py --model runs/topic-bbc --data data/bbc
 """
@@ -46,7 +47,11 @@ def main() -> None:
     items = [{"text": r["text"], "title": r["title"]} for r in rows[: 4 * args.batch]]
     feats, _ = predictor.topic_features(predictor.encode(items))
     feats = sorted(feats, key=lambda f: -len(f["input_ids"]))[: args.batch]
-    batch = collate(feats, predictor.tokenizer.pad_token_id or 0)
+    pad = predictor.tokenizer.pad_token_id or 0
+    batch = collate(feats, pad)
+    others, _ = predictor.topic_features(predictor.encode(
+        [{"text": r["text"], "title": r["title"]} for r in rows[4 * args.batch: 8 * args.batch]]))
+    samples = [collate(others[i:i + args.batch], pad) for i in range(0, len(others), args.batch)]
     tokens = int(batch["attention_mask"].sum())
     print(f"batch: {tuple(batch['input_ids'].shape)}, {tokens} real tokens")
     model = predictor.base_model
@@ -104,12 +109,12 @@ def main() -> None:
     if not openvino_available():
         print("openvino not installed: pip install 'newsdesk[openvino]' for its rows")
     else:
-        for precision in ("fp32", "bf16"):  # newsdesk's backend, as calibration runs it
-            backend = OpenVINOBackend(model, torch.device("cpu"), precision)
+        for precision in ("fp32", "bf16", "int8"):  # newsdesk's backend, as calibration runs it
+            backend = OpenVINOBackend(model, torch.device("cpu"), precision, samples=samples)
             start = time.perf_counter()
             with torch.inference_mode():
-                backend(batch)  # converts and compiles
-            print(f"OpenVINO {precision}: conversion and compilation "
+                backend(batch)  # converts (quantises) and compiles
+            print(f"OpenVINO {precision}: conversion, quantisation and compilation "
                   f"{time.perf_counter() - start:.1f} s")
             seconds = best_of(lambda b=backend: b(batch))
             labels = backend(batch).argmax(-1)

@@ -18,17 +18,20 @@ ov = pytest.importorskip("openvino", reason="the openvino extra is not installed
 
 
 def test_candidate_modes_by_machine_and_backends():
-    assert candidate_modes(detect(AMX), "cpu", ("torch", "openvino")) == [
+    assert candidate_modes(detect(AMX), "cpu", ("torch", "openvino"), openvino_int8=False) == [
         ("torch", "fp32"), ("torch", "bf16"), ("torch", "int8"),
         ("openvino", "fp32"), ("openvino", "bf16")]
-    assert candidate_modes(detect(ZEN3), "cpu", ("torch", "openvino")) == [
+    assert candidate_modes(detect(ZEN3), "cpu", ("torch", "openvino"), openvino_int8=False) == [
         ("torch", "fp32"), ("torch", "int8"), ("openvino", "fp32")]  # no emulated bf16
     # the torch fp32 reference is timed whatever the backends allowed
-    assert candidate_modes(detect(AMX), "cpu", ("openvino",)) == [
+    assert candidate_modes(detect(AMX), "cpu", ("openvino",), openvino_int8=False) == [
         ("torch", "fp32"), ("openvino", "fp32"), ("openvino", "bf16")]
+    # with the quantiser, OpenVINO's int8 on every CPU kind (it runs on AVX2 too)
+    assert candidate_modes(detect(ZEN3), "cpu", ("openvino",), openvino_int8=True) == [
+        ("torch", "fp32"), ("openvino", "fp32"), ("openvino", "int8")]
     gpu = Capabilities("x", cuda="NVIDIA H200 (9.0)", cuda_bf16=True)
-    assert candidate_modes(gpu, "cuda", ("torch", "openvino")) == [  # openvino: CPU only
-        ("torch", "fp32"), ("torch", "bf16")]
+    assert candidate_modes(gpu, "cuda", ("torch", "openvino"), openvino_int8=True) == [
+        ("torch", "fp32"), ("torch", "bf16")]  # openvino: CPU only
 
 
 def test_classifier_on_openvino_agrees_with_torch_fp32(tmp_path, tiny_models):
@@ -124,30 +127,37 @@ class ModeClock:
 
 @pytest.mark.parametrize("cpuinfo, backend, disagree, chosen", [
     (AMX, "auto", None, ("openvino", "bf16")),     # the fastest of all
-    (AMX, "auto", "bf16", ("openvino", "fp32")),   # bf16 changes labels: the next that agrees
-    (ZEN3, "auto", None, ("openvino", "fp32")),    # no native bf16: no bf16 timed
+    (AMX, "auto", "bf16", ("openvino", "int8")),   # bf16 changes labels: the next that agrees
+    (AMX, "auto", "int8", ("openvino", "bf16")),
+    (ZEN3, "auto", None, ("openvino", "int8")),    # no native bf16: no bf16 timed
+    (ZEN3, "auto", "int8", ("openvino", "fp32")),
     (AMX, "torch", None, ("torch", "int8")),       # openvino not allowed
-    (AMX, "openvino", "bf16", ("openvino", "fp32")),
+    (AMX, "openvino", "bf16", ("openvino", "int8")),
 ])
 def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, disagree, chosen):
     predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
                                                    backend=backend)
     cost = {("torch", "fp32"): 5.0, ("torch", "bf16"): 3.0, ("torch", "int8"): 2.5,
-            ("openvino", "fp32"): 2.0, ("openvino", "bf16"): 1.0}
+            ("openvino", "fp32"): 2.0, ("openvino", "bf16"): 1.0, ("openvino", "int8"): 1.5}
     decision = calibrate(predictor, tiny_run(predictor, disagree), len(TEXTS), detect(cpuinfo),
                          timer=ModeClock(predictor, cost))
     assert (decision.backend, decision.precision) == chosen == \
         (predictor.backend.name, predictor.precision)
     timed = {(r["backend"], r["precision"]) for r in decision.rows}
-    assert timed == set(candidate_modes(detect(cpuinfo), "cpu", predictor.backends()))
+    assert timed == set(candidate_modes(detect(cpuinfo), "cpu", predictor.backends(),
+                                        openvino_int8=True))
     assert "openvino" in decision.table() or backend == "torch"
     assert predictor.engine.startswith(f"{chosen[0]}:{chosen[1]}")
 
 
-def test_openvino_options_are_checked(tiny_models):
+def test_openvino_options_are_checked(tiny_models, monkeypatch):
+    from newsdesk.inference import openvino_backend
+
     with pytest.raises(NewsdeskError, match="backend must be one of"):
         InferenceOptions(backend="onnx")
-    with pytest.raises(NewsdeskError, match="runs precision auto, fp32 or bf16, not int8"):
+    assert InferenceOptions(backend="openvino", precision="int8").resolved().precision == "int8"
+    monkeypatch.setattr(openvino_backend, "quantizer_available", lambda: False)
+    with pytest.raises(NewsdeskError, match="int8 on backend openvino needs the nncf package"):
         InferenceOptions(backend="openvino", precision="int8").resolved()
     assert InferenceOptions(device="cpu").resolved().backends() == ("torch", "openvino")
     assert InferenceOptions(device="cpu", backend="torch").resolved().backends() == ("torch",)
@@ -163,3 +173,47 @@ def test_a_network_that_ignores_an_input_is_fed_what_it_reads(tmp_path, tiny_ber
     for a, b in zip(other.predict(texts[:6]), reference.predict(texts[:6])):
         assert a["label"] == b["label"] and a["scores"] == pytest.approx(b["scores"], abs=1e-5)
     assert "token_type_ids" not in other.backend.reads  # mean pooling never reads it
+
+
+MANY = [f"{text} Story {i} of the day." for i, text in enumerate(TEXTS * 8)]  # 72 rows
+
+
+def test_int8_on_openvino_quantises_from_real_rows_and_agrees(tmp_path, tiny_models, monkeypatch):
+    import nncf
+
+    from newsdesk.inference import openvino_backend
+
+    folder = confident_folder(tmp_path, tiny_models["topic"])
+    reference = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32")
+    want = [p["label"] for p in reference.predict(MANY)]
+    fast = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="int8",
+                                               backend="openvino", max_tokens=256)
+    assert fast.engine == "openvino:int8"
+    # until it has seen QUANTISE_ROWS rows, the backend runs fp32 (OpenVINO's): same scores
+    few = fast.predict(MANY[:8])
+    assert fast.backend.compiled is None and fast.backend.unquantised is not None
+    for a, b in zip(few, reference.predict(MANY[:8])):
+        assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
+    got = fast.predict(MANY)
+    assert fast.backend.compiled is not None  # quantised from the rows seen
+    assert sum(len(s["input_ids"]) for s in fast.samples) >= openvino_backend.QUANTISE_ROWS
+    assert [p["label"] for p in got] == want
+    assert list(fast.conversions.glob("*.int8.xml"))  # cached beside the conversion
+    # a later predictor of the same folder reads the cached network: no quantising, no samples
+    monkeypatch.setattr(nncf, "quantize", lambda *a, **k: pytest.fail("quantised again"))
+    openvino_backend.CONVERTED.clear()
+    again = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="int8",
+                                                backend="openvino")
+    assert [p["label"] for p in again.predict(MANY[:4])] == want[:4]
+    assert again.backend.compiled is not None
+
+
+def test_the_cached_decision_is_keyed_by_the_modes_timed(tiny_models, monkeypatch):
+    from newsdesk.inference import openvino_backend
+    from newsdesk.inference.calibrate import cache_key
+
+    caps = detect(AMX)
+    with_int8 = cache_key("f", "topic", "cpu", caps, ("torch", "openvino"))
+    monkeypatch.setattr(openvino_backend, "quantizer_available", lambda: False)
+    assert cache_key("f", "topic", "cpu", caps, ("torch", "openvino")) != with_int8
+    assert "openvino:int8" in with_int8

@@ -2,11 +2,11 @@
 
 Predictors hand a backend a batch of tensors and get float scores back; they never see torch
 autocast, quantisation or a converted network. Backends: torch eager (here) and OpenVINO
-(`inference.openvino_backend`, an extra). Torch precision modes: fp32, bf16/fp16 (bf16 weights
-on CPU, autocast on GPU) and int8 (dynamic quantisation of the linear layers). Which one "auto"
-runs is decided on the machine (`inference.calibrate`). int8 quantises each batch's activations
-with one scale, so its scores also shift slightly with the other articles in the batch; pass
-precision="fp32" where that matters.
+(`inference.openvino_backend`, an extra, with its own static int8). Torch precision modes: fp32,
+bf16/fp16 (bf16 weights on CPU, autocast on GPU) and int8 (dynamic quantisation of the linear
+layers). Which one "auto" runs is decided on the machine (`inference.calibrate`). Torch's int8
+quantises each batch's activations with one scale, so its scores also shift slightly with the
+other articles in the batch; pass precision="fp32" where that matters.
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ class Backend(Protocol):
 
 
 def make_backend(name: str, model: torch.nn.Module, device: torch.device, precision: str,
-                 cache: Path | None = None) -> Backend:
+                 cache: Path | None = None, samples: list[dict] | None = None) -> Backend:
     """The backend `name` ("torch" or "openvino") running `model` in `precision`; `cache` is
-    where a converting backend keeps the converted model."""
+    where a converting backend keeps the converted model, `samples` the real input batches a
+    quantising one reads its ranges from."""
     if name == "openvino":
         from newsdesk.inference.openvino_backend import OpenVINOBackend
 
-        return OpenVINOBackend(model, device, precision, cache)
+        return OpenVINOBackend(model, device, precision, cache, samples)
     return TorchBackend(model, device, precision)
 
 

@@ -11,7 +11,7 @@ difference between two neighbouring scores (the `QUANTILE` of those moves; the l
 where that tolerance still lets outputs change), and close calls within it are made again in
 fp32 (`Predictor.checked`), so the time includes those fp32 runs. The decision is cached in a
 small JSON file (`$NEWSDESK_CACHE/calibration.json`, default `~/.cache/newsdesk`) keyed by the
-machine's capabilities, the folder's fingerprint, the task, the device and the backends timed,
+machine's capabilities, the folder's fingerprint, the task, the device and the modes timed,
 so a changed machine or model folder, or a backend installed since, calibrates again. `newsdesk
 calibrate MODEL_DIR --data ...` shows the table and redoes it.
 """
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from newsdesk.inference import openvino_backend
 from newsdesk.inference.hardware import Capabilities, candidate_modes, detect
 from newsdesk.models.embedding import FOLDER
 
@@ -108,8 +109,11 @@ def folder_fingerprint(folder: str | Path) -> str:
 def cache_key(fingerprint: str, task: str, device: str, caps: Capabilities | None = None,
               backends: tuple[str, ...] = ("torch",)) -> str:
     """Where a decision is cached: this machine (or `caps`), the folder, the task, the device,
-    the backends timed."""
-    return f"{(caps or detect()).key()}/{fingerprint}/{task}/{device}/{'+'.join(backends)}"
+    the modes timed (`backends`' candidate modes: a quantiser installed since adds one)."""
+    caps = caps or detect()
+    modes = "+".join(f"{b}:{p}" for b, p in candidate_modes(
+        caps, device, backends, openvino_backend.quantizer_available()))
+    return f"{caps.key()}/{fingerprint}/{task}/{device}/{modes}"
 
 
 def load_decision(key: str) -> Decision | None:
@@ -221,7 +225,8 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
         return row
 
     backends = predictor.backends()
-    for backend, precision in candidate_modes(caps, device, backends):  # torch fp32 first
+    for backend, precision in candidate_modes(caps, device, backends,  # torch fp32 first
+                                              openvino_backend.quantizer_available()):
         tolerances = [0.0]
         if values is not None:
             predictor.use(precision, default_budget, 0.0, backend)

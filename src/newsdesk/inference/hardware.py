@@ -104,13 +104,14 @@ def candidate_precisions(caps: Capabilities, device: str) -> list[str]:
     return ["fp32"] + (["bf16"] if caps.native_bf16 else []) + ["int8"]
 
 
-def candidate_modes(caps: Capabilities, device: str, backends: tuple[str, ...] = ("torch",)
-                    ) -> list[tuple[str, str]]:
+def candidate_modes(caps: Capabilities, device: str, backends: tuple[str, ...] = ("torch",),
+                    openvino_int8: bool = False) -> list[tuple[str, str]]:
     """(backend, precision) pairs worth timing, torch fp32 (the reference) first, whatever
-    `backends` allows: torch's `candidate_precisions`; OpenVINO's fp32, and bf16 where the CPU
-    has it natively (CPU only)."""
+    `backends` allows: torch's `candidate_precisions`; OpenVINO's fp32, bf16 where the CPU has
+    it natively, and int8 where its quantiser is installed (`openvino_int8`), on CPU only."""
     modes = [("torch", p) for p in candidate_precisions(caps, device)
              if "torch" in backends or p == "fp32"]
     if "openvino" in backends and device.split(":")[0] == "cpu":
         modes += [("openvino", "fp32")] + ([("openvino", "bf16")] if caps.native_bf16 else [])
+        modes += [("openvino", "int8")] if openvino_int8 else []
     return modes

@@ -32,10 +32,11 @@ class InferenceOptions:
     """"auto" (cuda, then mps, then cpu) or a torch device such as "cpu", "cuda", "cuda:1"."""
     precision: str = "auto"
     """"auto" (the fastest mode that agrees with fp32, calibrated on this machine: see
-    `inference.calibrate`), "fp32", "bf16", "fp16" (GPU) or "int8" (CPU dynamic quantisation)."""
+    `inference.calibrate`), "fp32", "bf16", "fp16" (GPU) or "int8" (CPU: dynamic quantisation
+    on torch, static on openvino)."""
     backend: str = "auto"
     """"auto" (under precision "auto", every installed backend is calibrated; else torch),
-    "torch" or "openvino" (CPU, fp32 or bf16; `inference.openvino_backend`)."""
+    "torch" or "openvino" (CPU, fp32, bf16 or int8; `inference.openvino_backend`)."""
     max_tokens: int | None = None
     """Padded tokens per batch (None: calibrated under "auto", else by device)."""
     cascade: float | None = None
@@ -79,15 +80,15 @@ class InferenceOptions:
         if self.precision == "fp16" and kind == "cpu":
             raise NewsdeskError("precision fp16 is for GPUs; on CPU use fp32, bf16 or int8")
         if self.backend == "openvino":
-            from newsdesk.inference.openvino_backend import HINTS, available
+            from newsdesk.inference.openvino_backend import available, quantizer_available
 
-            if kind != "cpu":
+            if kind != "cpu":  # every CPU precision (fp32, bf16, int8) runs on it
                 raise NewsdeskError(f"backend openvino runs on CPU, not {device}")
-            if self.precision not in ("auto", *HINTS):
-                raise NewsdeskError(f"backend openvino runs precision auto, {' or '.join(HINTS)}, "
-                                    f"not {self.precision}")
             if not available():
                 raise NewsdeskError("backend openvino needs the openvino package: "
+                                    "pip install 'newsdesk[openvino]'")
+            if self.precision == "int8" and not quantizer_available():
+                raise NewsdeskError("int8 on backend openvino needs the nncf package: "
                                     "pip install 'newsdesk[openvino]'")
         return dataclasses.replace(self, device=device)
 

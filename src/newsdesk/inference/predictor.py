@@ -34,6 +34,7 @@ from newsdesk.errors import NewsdeskError
 from newsdesk.inference import calibrate as calibration
 from newsdesk.inference.backend import Backend, TorchBackend, make_backend
 from newsdesk.inference.batching import shaped_batches
+from newsdesk.inference.openvino_backend import QUANTISE_ROWS
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
 from newsdesk.models.folder import Settings, read_settings
@@ -62,6 +63,7 @@ class Predictor:
         self.tokenizer = tokenizer
         # padding efficiency; with `predict_encoded`'s seconds and `checked`'s counts
         self.stats = {"real_tokens": 0, "computed_tokens": 0}
+        self.samples: list[dict] = []  # the first input batches, for a quantising backend
         self.backend: Backend | None = None
         self.decision: calibration.Decision | None = None
         self.cache_key = None
@@ -89,7 +91,7 @@ class Predictor:
                 (backend, precision):
             # kept while the mode stays: no new bf16 copy, quantisation or conversion per budget
             self.backend = make_backend(backend, self.base_model, self.device, precision,
-                                        self.conversions)
+                                        self.conversions, self.samples)
         self.precision, self.max_tokens = precision, max_tokens
         self.tolerance = tolerance if (backend, precision) != ("torch", "fp32") else 0.0
 
@@ -242,6 +244,8 @@ class Predictor:
         multiple of `batching.PAD_MULTIPLE`, see there why)."""
         for batch, length in shaped_batches(lengths, self.max_tokens, self.settings.max_length):
             inputs = collate([items[i] for i in batch], length)
+            if sum(len(s["input_ids"]) for s in self.samples) < QUANTISE_ROWS:
+                self.samples.append(inputs)
             self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
             self.stats["computed_tokens"] += inputs["attention_mask"].numel()
             yield batch, {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
