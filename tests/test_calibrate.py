@@ -9,6 +9,7 @@ from safetensors.torch import load_file, save_file
 from newsdesk.inference import ClassifierPredictor, InferenceOptions, NewsAnalyzer, load_predictor
 from newsdesk.inference.calibrate import (
     BUDGETS,
+    Decision,
     cache_file,
     calibrate,
     folder_fingerprint,
@@ -87,6 +88,15 @@ def test_calibration_keeps_the_fastest_agreeing_mode(tiny_models, cpuinfo, disag
         candidate_precisions(detect(cpuinfo), "cpu")
     assert all(r["agrees"] == (r["precision"] != disagree) for r in decision.rows)
     assert "kept" in decision.table() and "<-" in decision.table()
+
+
+def test_the_table_marks_only_the_kept_tolerance():
+    row = {"backend": "openvino", "precision": "int8", "max_tokens": 4096, "seconds": 1.0,
+           "rechecked": 0.0, "agreement": 1.0}
+    rows = [{**row, "tolerance": 0.04, "agreement": 0.99, "agrees": False},  # changed a label
+            {**row, "tolerance": 0.28, "agrees": True}]
+    table = Decision("int8", 4096, rows, "x", 8, 0.28, "openvino").table().splitlines()
+    assert table[-2].endswith("differs") and table[-1].endswith("<-")
 
 
 def test_calibration_times_the_token_budget(tiny_models):

@@ -69,11 +69,11 @@ class Decision:
         lines = [f"machine: {self.machine}", f"calibrated on {self.articles} articles",
                  f"{'backend':<10}{'precision':<10}{'max_tokens':>11}{'tolerance':>10}"
                  f"{'seconds':>10}{'rechecked':>10}{'agreement':>11}  kept"]
-        chosen = (self.backend, self.precision, self.max_tokens)
+        chosen = (self.backend, self.precision, self.max_tokens, round(self.tolerance, 6))
         for r in self.rows:
             backend = r.get("backend", "torch")
-            kept = "<-" if (backend, r["precision"], r["max_tokens"]) == chosen \
-                else ("" if r["agrees"] else "differs")
+            row = (backend, r["precision"], r["max_tokens"], r.get("tolerance", 0))
+            kept = "<-" if row == chosen and r["agrees"] else ("" if r["agrees"] else "differs")
             lines.append(f"{backend:<10}{r['precision']:<10}{r['max_tokens']:>11}"
                          f"{r.get('tolerance', 0):>10.4f}"
                          f"{r['seconds']:>10.3f}{r.get('rechecked', 0):>10.3f}"
