@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from newsdesk.errors import NewsdeskError
-from newsdesk.inference import ClassifierPredictor, InferenceOptions, SummaryPredictor
+from newsdesk.inference import ClassifierPredictor, InferenceOptions, SummaryPredictor, openvino_backend
 from newsdesk.inference.calibrate import calibrate, folder_fingerprint
 from newsdesk.inference.hardware import Capabilities, candidate_modes, detect
 from test_calibrate import AMX, TEXTS, ZEN3, confident_folder, tiny_run
@@ -145,14 +145,12 @@ def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, dis
         (predictor.backend.name, predictor.precision)
     timed = {(r["backend"], r["precision"]) for r in decision.rows}
     assert timed == set(candidate_modes(detect(cpuinfo), "cpu", predictor.backends(),
-                                        openvino_int8=True))
+                                        openvino_backend.quantizer_available()))
     assert "openvino" in decision.table() or backend == "torch"
     assert predictor.engine.startswith(f"{chosen[0]}:{chosen[1]}")
 
 
 def test_openvino_options_are_checked(tiny_models, monkeypatch):
-    from newsdesk.inference import openvino_backend
-
     with pytest.raises(NewsdeskError, match="backend must be one of"):
         InferenceOptions(backend="onnx")
     assert InferenceOptions(backend="openvino", precision="int8").resolved().precision == "int8"
@@ -179,10 +177,7 @@ MANY = [f"{text} Story {i} of the day." for i, text in enumerate(TEXTS * 8)]  # 
 
 
 def test_int8_on_openvino_quantises_from_real_rows_and_agrees(tmp_path, tiny_models, monkeypatch):
-    import nncf
-
-    from newsdesk.inference import openvino_backend
-
+    nncf = pytest.importorskip("nncf", reason="int8 needs nncf (pip install 'newsdesk[openvino]')")
     folder = confident_folder(tmp_path, tiny_models["topic"])
     reference = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="fp32")
     want = [p["label"] for p in reference.predict(MANY)]
@@ -209,7 +204,6 @@ def test_int8_on_openvino_quantises_from_real_rows_and_agrees(tmp_path, tiny_mod
 
 
 def test_the_cached_decision_is_keyed_by_the_modes_timed(tiny_models, monkeypatch):
-    from newsdesk.inference import openvino_backend
     from newsdesk.inference.calibrate import cache_key
 
     caps = detect(AMX)
