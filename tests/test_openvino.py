@@ -134,7 +134,9 @@ class ModeClock:
     (AMX, "torch", None, ("torch", "int8")),       # openvino not allowed
     (AMX, "openvino", "bf16", ("openvino", "int8")),
 ])
-def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, disagree, chosen):
+def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, disagree, chosen,
+                                             monkeypatch):
+    monkeypatch.setattr(openvino_backend, "QUANTISE_ROWS", 4)  # the 9 texts are enough rows
     predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
                                                    backend=backend)
     cost = {("torch", "fp32"): 5.0, ("torch", "bf16"): 3.0, ("torch", "int8"): 2.5,
@@ -148,6 +150,18 @@ def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, dis
                                         openvino_backend.quantizer_available()))
     assert "openvino" in decision.table() or backend == "torch"
     assert predictor.engine.startswith(f"{chosen[0]}:{chosen[1]}")
+
+
+def test_int8_is_not_timed_on_too_few_rows_to_quantise(tiny_models):
+    # 9 texts, 9 rows: int8 would run fp32 while timed (and look as fast and exact as fp32)
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                   backend="openvino")
+    cost = {("torch", "fp32"): 5.0, ("openvino", "fp32"): 2.0, ("openvino", "bf16"): 1.5,
+            ("openvino", "int8"): 1.0}
+    decision = calibrate(predictor, tiny_run(predictor), len(TEXTS), detect(AMX),
+                         timer=ModeClock(predictor, cost))
+    assert ("openvino", "int8") not in {(r["backend"], r["precision"]) for r in decision.rows}
+    assert (decision.backend, decision.precision) == ("openvino", "bf16")
 
 
 def test_openvino_options_are_checked(tiny_models, monkeypatch):

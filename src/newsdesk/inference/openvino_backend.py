@@ -95,6 +95,11 @@ class OpenVINOBackend:
     def engine(self) -> str:
         return f"{self.name}:{self.precision}"
 
+    @property
+    def waiting(self) -> bool:
+        """True for int8 whose last batch ran in fp32: too few rows seen yet to quantise."""
+        return self.precision == "int8" and self.compiled is None and self.unquantised is not None
+
     def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The model's scores for one batch, as a float tensor (see `TorchBackend`)."""
         feeds = {k: v for k, v in inputs.items() if k in INPUTS and v is not None}

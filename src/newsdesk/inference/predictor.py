@@ -32,9 +32,9 @@ import torch
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.inference import calibrate as calibration
+from newsdesk.inference import openvino_backend
 from newsdesk.inference.backend import Backend, TorchBackend, make_backend
 from newsdesk.inference.batching import shaped_batches
-from newsdesk.inference.openvino_backend import QUANTISE_ROWS
 from newsdesk.inference.options import InferenceOptions
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
 from newsdesk.models.folder import Settings, read_settings
@@ -244,7 +244,7 @@ class Predictor:
         multiple of `batching.PAD_MULTIPLE`, see there why)."""
         for batch, length in shaped_batches(lengths, self.max_tokens, self.settings.max_length):
             inputs = collate([items[i] for i in batch], length)
-            if sum(len(s["input_ids"]) for s in self.samples) < QUANTISE_ROWS:
+            if sum(len(s["input_ids"]) for s in self.samples) < openvino_backend.QUANTISE_ROWS:
                 self.samples.append(inputs)
             self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
             self.stats["computed_tokens"] += inputs["attention_mask"].numel()
