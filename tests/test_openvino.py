@@ -136,7 +136,7 @@ class ModeClock:
 ])
 def test_calibration_chooses_between_backends(tiny_models, cpuinfo, backend, disagree, chosen,
                                              monkeypatch):
-    monkeypatch.setattr(openvino_backend, "QUANTISE_ROWS", 4)  # the 9 texts are enough rows
+    monkeypatch.setattr(openvino_backend, "QUANTISE_ROWS", 2)  # TEXTS: 3 distinct rows
     predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
                                                    backend=backend)
     cost = {("torch", "fp32"): 5.0, ("torch", "bf16"): 3.0, ("torch", "int8"): 2.5,
@@ -187,7 +187,16 @@ def test_a_network_that_ignores_an_input_is_fed_what_it_reads(tmp_path, tiny_ber
     assert "token_type_ids" not in other.backend.reads  # mean pooling never reads it
 
 
-MANY = [f"{text} Story {i} of the day." for i, text in enumerate(TEXTS * 8)]  # 72 rows
+WORDS = " ".join(TEXTS[:3]).split()
+MANY = [" ".join(WORDS[i:] + WORDS[:i]) for i in range(len(WORDS))]  # distinct rows
+MANY += [" ".join(reversed(text.split())) for text in MANY]
+
+
+def spy(method, calls: list):
+    def wrapped(*args, **kwargs):
+        calls.append(args)
+        return method(*args, **kwargs)
+    return wrapped
 
 
 def test_int8_on_openvino_quantises_from_real_rows_and_agrees(tmp_path, tiny_models, monkeypatch):
@@ -198,13 +207,19 @@ def test_int8_on_openvino_quantises_from_real_rows_and_agrees(tmp_path, tiny_mod
     fast = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="int8",
                                                backend="openvino", max_tokens=256)
     assert fast.engine == "openvino:int8"
-    # until it has seen QUANTISE_ROWS rows, the backend runs fp32 (OpenVINO's): same scores
+    # until it has seen QUANTISE_ROWS rows, the backend runs fp32 (OpenVINO's): same scores,
+    # and the engine says so
     few = fast.predict(MANY[:8])
-    assert fast.backend.compiled is None and fast.backend.unquantised is not None
+    assert fast.backend.compiled is None and fast.engine == "openvino:fp32"
     for a, b in zip(few, reference.predict(MANY[:8])):
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
-    got = fast.predict(MANY)
-    assert fast.backend.compiled is not None  # quantised from the rows seen
+    fast.predict(MANY[:8])  # the same rows again do not count twice
+    assert fast.backend.compiled is None and len(fast.seen_rows) == 8
+    runs = []
+    monkeypatch.setattr(nncf, "quantize", spy(nncf.quantize, runs))
+    got = fast.predict(MANY)  # quantised part-way: every article run again in int8
+    assert fast.backend.compiled is not None and fast.engine == "openvino:int8"
+    assert fast.backend.fp32_batches > 1 and len(runs) == 1
     assert sum(len(s["input_ids"]) for s in fast.samples) >= openvino_backend.QUANTISE_ROWS
     assert [p["label"] for p in got] == want
     assert list(fast.conversions.glob("*.int8.xml"))  # cached beside the conversion
@@ -213,8 +228,8 @@ def test_int8_on_openvino_quantises_from_real_rows_and_agrees(tmp_path, tiny_mod
     openvino_backend.CONVERTED.clear()
     again = ClassifierPredictor.from_pretrained(folder, device="cpu", precision="int8",
                                                 backend="openvino")
-    assert [p["label"] for p in again.predict(MANY[:4])] == want[:4]
-    assert again.backend.compiled is not None
+    assert again.predict(MANY) == got  # int8 throughout: none of `got` is fp32's
+    assert again.backend.compiled is not None and again.backend.fp32_batches == 0
 
 
 def test_the_cached_decision_is_keyed_by_the_modes_timed(tiny_models, monkeypatch):

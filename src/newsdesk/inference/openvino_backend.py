@@ -90,10 +90,11 @@ class OpenVINOBackend:
         self.pools = hasattr(model, "pool_sentences")  # a scorer: the encoder is converted
         self.network = model.encoder if self.pools else model
         self.compiled, self.reads, self.unquantised = None, set(), None
+        self.fp32_batches = 0  # int8 only: batches run in fp32 before it was made
 
     @property
     def engine(self) -> str:
-        return f"{self.name}:{self.precision}"
+        return f"{self.name}:{'fp32' if self.waiting else self.precision}"
 
     @property
     def waiting(self) -> bool:
@@ -108,6 +109,7 @@ class OpenVINOBackend:
         compiled = self.compiled
         if compiled is None:  # int8 before enough rows were seen to quantise: fp32
             compiled = self.unquantised = self.unquantised or self.compile(feeds, quantise=False)
+            self.fp32_batches += 1
         # a model that ignores an input (a mean-pooling embedder, token_type_ids) loses it
         self.reads = {name for port in compiled.inputs for name in port.get_names()}
         out = compiled({k: v.cpu().numpy() for k, v in feeds.items() if k in self.reads})[0]

@@ -63,7 +63,8 @@ class Predictor:
         self.tokenizer = tokenizer
         # padding efficiency; with `predict_encoded`'s seconds and `checked`'s counts
         self.stats = {"real_tokens": 0, "computed_tokens": 0}
-        self.samples: list[dict] = []  # the first input batches, for a quantising backend
+        self.samples: list[dict] = []  # the first distinct input rows, for a quantising backend
+        self.seen_rows: set[bytes] = set()
         self.backend: Backend | None = None
         self.decision: calibration.Decision | None = None
         self.cache_key = None
@@ -222,7 +223,14 @@ class Predictor:
         self.settle(items, encoded, targets)
         start = time.perf_counter()
         try:
-            return self._predict(items, encoded, targets)
+            fp32_batches = getattr(self.backend, "fp32_batches", 0)
+            results = self._predict(items, encoded, targets)
+            if getattr(self.backend, "fp32_batches", 0) != fp32_batches and \
+                    not self.backend.waiting:
+                # int8 was made part-way through these articles: all of them again in int8, so
+                # that `engine` names what produced every result
+                results = self._predict(items, encoded, targets)
+            return results
         finally:
             self.count("seconds", time.perf_counter() - start)
 
@@ -237,6 +245,18 @@ class Predictor:
         the outputs cannot be checked (generated text)."""
         return []
 
+    def keep_sample(self, inputs: dict[str, torch.Tensor]) -> None:
+        """Add the rows of a batch not kept before to `samples` (calibration runs the same
+        articles many times: repeated rows would stand in for the ones not seen)."""
+        new = []
+        for i, row in enumerate(inputs["input_ids"]):
+            key = row.numpy().tobytes()
+            if key not in self.seen_rows:
+                self.seen_rows.add(key)
+                new.append(i)
+        if new:
+            self.samples.append({k: v[new] for k, v in inputs.items()})
+
     def batches(self, items: list, lengths: list[int], collate: Callable[[list, int], dict]
                 ) -> Iterator[tuple[list[int], dict]]:
         """(indices, tensors on the device) per token-budget batch of `items` (whose token counts
@@ -244,8 +264,8 @@ class Predictor:
         multiple of `batching.PAD_MULTIPLE`, see there why)."""
         for batch, length in shaped_batches(lengths, self.max_tokens, self.settings.max_length):
             inputs = collate([items[i] for i in batch], length)
-            if sum(len(s["input_ids"]) for s in self.samples) < openvino_backend.QUANTISE_ROWS:
-                self.samples.append(inputs)
+            if len(self.seen_rows) < openvino_backend.QUANTISE_ROWS:
+                self.keep_sample(inputs)
             self.stats["real_tokens"] += int(inputs["attention_mask"].sum())
             self.stats["computed_tokens"] += inputs["attention_mask"].numel()
             yield batch, {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
