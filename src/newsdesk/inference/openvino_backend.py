@@ -40,7 +40,7 @@ PRECISIONS = (*HINTS, "int8")
 QUANTISE_ROWS = 64
 """Rows of real inputs the int8 quantiser reads its activation ranges from. On the BBC topic
 preset, ranges from 8 rows changed 4.3% of dev labels against fp32, from 16 rows 1.1%, from 64
-and from 300 rows 0.35% (benchmarks/RESULTS.md); until a predictor has seen this many rows, an
+and from 300 rows 0.35% (benchmarks/RESULTS.md); until a predictor has seen this many distinct rows, an
 int8 backend runs its batches in fp32."""
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 """The tensors a converted network reads; others (a scorer's `sentence_of_token`) stay in torch."""
