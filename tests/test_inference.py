@@ -22,6 +22,7 @@ from newsdesk.inference import (
     batching,
     load_predictor,
 )
+from newsdesk.inference.backend import TorchBackend
 from newsdesk.inference.batching import PAD_MULTIPLE, shaped_batches, token_budget_batches
 from newsdesk.inference.job import run_job
 
@@ -68,9 +69,9 @@ def test_padding_to_the_multiple_leaves_scores_unchanged(tiny_models, monkeypatc
     topic = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
                                                 precision="fp32", max_tokens=512)
     shapes = []
-    backend = topic.backend
-    monkeypatch.setattr(topic, "backend", lambda inputs: shapes.append(
-        inputs["input_ids"].shape[1]) or backend(inputs))
+    call = TorchBackend.__call__  # the backend object stays: predictors read its state too
+    monkeypatch.setattr(TorchBackend, "__call__", lambda self, inputs: shapes.append(
+        inputs["input_ids"].shape[1]) or call(self, inputs))
     padded = topic.predict(texts)
     assert shapes and all(n % PAD_MULTIPLE == 0 or n == topic.settings.max_length
                           for n in shapes)

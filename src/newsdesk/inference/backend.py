@@ -25,9 +25,17 @@ class Backend(Protocol):
 
     name: str
     precision: str
+    fp32_batches: int
+    """Batches run in fp32 instead of `precision` (a quantising backend before its quantiser
+    has read enough rows; 0 for the others)."""
 
     @property
     def engine(self) -> str: ...
+
+    @property
+    def waiting(self) -> bool:
+        """True while batches run in fp32 instead of `precision` (see `fp32_batches`)."""
+        ...
 
     def __call__(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor: ...
 
@@ -48,6 +56,8 @@ class TorchBackend:
     """Eager PyTorch in one precision mode."""
 
     name = "torch"
+    fp32_batches = 0
+    waiting = False  # runs its precision from the first batch
 
     def __init__(self, model: torch.nn.Module, device: torch.device, precision: str):
         self.device, self.precision = device, precision

@@ -211,7 +211,7 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
                 ) -> dict | None:
         predictor.use(precision, max_tokens, tolerance, backend)
         run(WARM_UP)  # warm-up: kernels, allocations
-        if getattr(predictor.backend, "waiting", False):
+        if predictor.backend.waiting:
             return None  # int8 not made: these articles are too few rows to quantise from
         predictor.stats = {"real_tokens": 0, "computed_tokens": 0}
         start = timer()

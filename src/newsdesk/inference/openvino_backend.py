@@ -110,8 +110,9 @@ class OpenVINOBackend:
         if compiled is None:  # int8 before enough rows were seen to quantise: fp32
             compiled = self.unquantised = self.unquantised or self.compile(feeds, quantise=False)
             self.fp32_batches += 1
-        # a model that ignores an input (a mean-pooling embedder, token_type_ids) loses it
-        self.reads = {name for port in compiled.inputs for name in port.get_names()}
+        if not self.reads:  # the same for the int8 network and its fp32 stand-in
+            # a model that ignores an input (a mean-pooling embedder, token_type_ids) loses it
+            self.reads = {name for port in compiled.inputs for name in port.get_names()}
         out = compiled({k: v.cpu().numpy() for k, v in feeds.items() if k in self.reads})[0]
         out = torch.from_numpy(out)
         if self.pools:

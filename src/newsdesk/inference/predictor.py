@@ -223,10 +223,9 @@ class Predictor:
         self.settle(items, encoded, targets)
         start = time.perf_counter()
         try:
-            fp32_batches = getattr(self.backend, "fp32_batches", 0)
+            fp32_batches = self.backend.fp32_batches
             results = self._predict(items, encoded, targets)
-            if getattr(self.backend, "fp32_batches", 0) != fp32_batches and \
-                    not self.backend.waiting:
+            if self.backend.fp32_batches != fp32_batches and not self.backend.waiting:
                 # int8 was made part-way through these articles: all of them again in int8, so
                 # that `engine` names what produced every result
                 results = self._predict(items, encoded, targets)
