@@ -137,6 +137,7 @@ def run_case(case: dict, queue) -> None:
                                 for n, m in analyzer.models.items()}
         topic = analyzer.models["topic"].stats
         out["more_than_one_chunk"] = topic.get("more_than_one_chunk", 0) / len(arts)
+        out["stopped_at_glance"] = topic.get("stopped_at_glance", 0) / len(arts)
     out.update(seconds=seconds, articles_per_s=len(texts) / seconds,
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     queue.put(out)
@@ -255,8 +256,9 @@ def main() -> None:
           f"{ref['articles_per_s'] / anchor['articles_per_s']:.2f}x); engine {d['engines']}, "
           f"max_tokens {d['max_tokens']}; made again in fp32 (close calls) {d['rechecked']}; "
           f"labels agree with fp32 whole reading "
-          f"{agreement(d['labels'], ref['labels']):.4f}; {100 * d['more_than_one_chunk']:.1f}% "
-          f"of articles read past the first chunk; {100 * share_of_peak(d):.1f}% of the best "
+          f"{agreement(d['labels'], ref['labels']):.4f}; {100 * d['stopped_at_glance']:.1f}% "
+          f"of articles read only to the glance, {100 * d['more_than_one_chunk']:.1f}% "
+          f"past the first chunk; {100 * share_of_peak(d):.1f}% of the best "
           f"matmul peak; calibration {d['calibration_seconds']:.1f} s; RSS {d['peak_rss_mb']:.0f} MB")
     for name, table in d["tables"].items():
         print(f"calibration ({name}):\n{table}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from newsdesk.errors import NewsdeskError
 from newsdesk.inference import ClassifierPredictor, InferenceOptions, NewsAnalyzer, load_predictor
 from newsdesk.inference.calibrate import (
     BUDGETS,
@@ -15,6 +18,7 @@ from newsdesk.inference.calibrate import (
     folder_fingerprint,
 )
 from newsdesk.inference.hardware import Capabilities, candidate_precisions, detect
+from newsdesk.models.folder import GLANCE, ClassifierSettings
 
 ZEN3 = "model name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma bmi2\n"
 ZEN4 = ("model name\t: AMD EPYC 9B14\nflags\t\t: fpu avx2 avx512f avx512_vnni avx512_bf16 "
@@ -212,6 +216,68 @@ def test_cascade_reads_on_only_while_unsure(tiny_models):
     for a in range(len(LONG)):
         if not unsure[a]:
             assert torch.allclose(probs[a], first_probs[a], atol=1e-6)
+
+
+def test_cascade_at_one_reads_the_whole_article_with_a_glance_too(tiny_models):
+    whole = cascade_predictor(tiny_models["topic"], 1.0)
+    glancing = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                   precision="fp32", cascade=1.0, glance=16)
+    encoded = whole.encode([{"text": t} for t in LONG])
+    assert torch.equal(glancing.topic_probs(encoded, LONG)["blend"],
+                       whole.topic_probs(encoded, LONG)["blend"])
+    assert "stopped_at_glance" not in glancing.stats
+
+
+def test_a_glance_stops_the_sure_articles_and_is_set_aside_for_the_rest(tmp_path, tiny_models):
+    folder = confident_folder(tmp_path, tiny_models["topic"])
+
+    def predictor(threshold, glance):
+        return ClassifierPredictor.from_pretrained(folder, device="cpu",
+                                                   precision="fp32", cascade=threshold,
+                                                   glance=glance)
+
+    texts = [*LONG, "Shares fell."]
+    probe = predictor(0.5, 16)
+    encoded = probe.encode([{"text": t} for t in texts])
+    feats, owners = probe.topic_features(encoded)
+    glances = probe.glances(encoded, feats, owners)
+    assert sorted(glances) == [0, 1, 2, 3]  # the last fits in 16 tokens: read as one chunk
+    assert all(len(g["input_ids"]) == 16 for g in glances.values())
+    looked = sorted(glances)
+    glance_probs = probe.run([glances[a] for a in looked], list(range(4)), 4)
+    confidence = glance_probs.max(-1).values.tolist()
+    low = sorted(set(confidence))
+    threshold = (low[0] + low[1]) / 2  # some articles unsure at their glance, the others sure
+    sure = {a for a, c in zip(looked, confidence) if c >= threshold}
+    assert 0 < len(sure) < len(looked)
+    without = predictor(threshold, 0).topic_probs(encoded, texts)["blend"]
+    glancing = predictor(threshold, 16)
+    probs = glancing.topic_probs(encoded, texts)["blend"]
+    assert glancing.stats["stopped_at_glance"] == len(sure)
+    for a in range(len(texts)):
+        if a in sure:
+            assert torch.allclose(probs[a], glance_probs[looked.index(a)], atol=1e-6)
+        else:  # read as if there had been no glance
+            assert torch.allclose(probs[a], without[a], atol=1e-6)
+
+
+def test_the_glance_comes_from_options_then_folder_then_the_partner(tiny_models):
+    plain = cascade_predictor(tiny_models["topic"], 0.9)
+    assert plain.glance == 0  # no TF-IDF partner: the transformer alone does not glance
+    plain.lexical = object()  # a partner reading the whole article beside the glance
+    assert plain.glance == GLANCE
+    plain.settings = dataclasses.replace(plain.settings, glance=32)
+    assert plain.glance == 32
+    plain.options = InferenceOptions.of(plain.options, glance=0)
+    assert plain.glance == 0
+
+
+@pytest.mark.parametrize("glance", [8, -1, True, 20.0])
+def test_a_glance_too_short_to_read_is_refused(glance):
+    with pytest.raises(NewsdeskError, match="glance must be 0"):
+        InferenceOptions(glance=glance)
+    with pytest.raises(NewsdeskError, match="glance must be 0"):
+        ClassifierSettings(task="topic", labels=["a"], max_length=64, glance=glance)
 
 
 def test_calibrate_command(tmp_path, tiny_models, capsys):

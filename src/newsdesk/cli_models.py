@@ -50,7 +50,8 @@ def cmd_analyze(args) -> int:
     # checked before any model loads, so a wrong option fails at once
     options = InferenceOptions(device=args.device, precision=args.precision,
                                backend=args.backend, max_tokens=args.max_tokens,
-                               cascade=args.cascade, abstain_below=args.abstain_below).resolved()
+                               cascade=args.cascade, glance=args.glance,
+                               abstain_below=args.abstain_below).resolved()
     folders = {name: getattr(args, name) for name in ("topic", "stance", "summary")}
     if args.models:
         for name in folders:
@@ -214,6 +215,9 @@ def add_commands(sub) -> None:
     p.add_argument("--cascade", type=float, help="topic: read an article's next chunk only while "
                    "its top probability is below this; 1.0 reads every chunk (default: the "
                    "folder's setting)")
+    p.add_argument("--glance", type=int, help="topic: tokens of an article's opening read first, "
+                   "where a sure article stops; 0 starts with the first chunk (default: the "
+                   "folder's setting: 64 with a TF-IDF partner, else 0)")
     p.add_argument("--abstain-below", type=float, help="topic and stance: no label (null, with the "
                    "top candidates) when the calibrated top score is below this (default: the "
                    "folder's setting, 0 = never)")

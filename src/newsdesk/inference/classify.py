@@ -24,8 +24,14 @@ from newsdesk.models.chunking import evidence_indices, truncate
 from newsdesk.models.confidence import abstention, scale
 from newsdesk.models.embedding import MeanPooled, first_chunks
 from newsdesk.models.encoding import Encoded
-from newsdesk.models.folder import ClassifierSettings
-from newsdesk.models.inputs import Template, article_chunks, article_texts, encode_texts
+from newsdesk.models.folder import GLANCE, ClassifierSettings
+from newsdesk.models.inputs import (
+    Template,
+    article_chunks,
+    article_texts,
+    chunked_inputs,
+    encode_texts,
+)
 from newsdesk.models.lexical import LexicalModel, blend
 from newsdesk.models.loading import load_kwargs, local_folder
 from newsdesk.models.multilabel import decide, threshold_vector
@@ -251,6 +257,16 @@ class ClassifierPredictor(Predictor):
         given = self.options.cascade
         return self.settings.cascade if given is None else given
 
+    @property
+    def glance(self) -> int:
+        """Tokens of an article's opening the cascade reads before its first chunk (0: none);
+        `InferenceOptions.glance`, else the folder's setting, else `GLANCE` where a TF-IDF
+        partner reads the whole article beside the glance."""
+        for given in (self.options.glance, self.settings.glance):
+            if given is not None:
+                return given
+        return GLANCE if self.lexical is not None else 0
+
     def topic_probs(self, encoded: list[Encoded], texts: list[str],
                     titles: list[str | None] | None = None, parts: bool = True
                     ) -> dict[str, torch.Tensor]:
@@ -271,7 +287,8 @@ class ClassifierPredictor(Predictor):
         elif self.cascade >= 1.0 or not self.settings.eval_chunks or self.settings.multi_label:
             out["model"] = self.run(feats, owners, len(encoded))
         else:
-            out["model"] = self.read_while_unsure(feats, owners, len(encoded), out.get("words"))
+            out["model"] = self.read_while_unsure(feats, owners, len(encoded), out.get("words"),
+                                                  self.glances(encoded, feats, owners))
         out["blend"] = self.blend(out["model"], out.get("words"))
         return out
 
@@ -280,16 +297,43 @@ class ClassifierPredictor(Predictor):
             return model
         return blend(model, words, self.settings.lexical_weight, self.settings.blend_space)
 
+    def glances(self, encoded: list[Encoded], features: list[dict], owners: list[int]
+                ) -> dict[int, dict]:
+        """The first `glance` tokens of each article whose first chunk is longer, by article,
+        cut as its chunks are (the title first)."""
+        if not self.glance:
+            return {}
+        first: dict[int, int] = {}
+        for j, owner in enumerate(owners):
+            first.setdefault(owner, j)
+        return {a: chunked_inputs(self.template, encoded[a].body_ids, self.glance,
+                                  self.settings.chunk_stride, 1, encoded[a].title_ids)[0]
+                for a, j in first.items() if len(features[j]["input_ids"]) > self.glance}
+
     def read_while_unsure(self, features: list[dict], owners: list[int], n: int,
-                          words: torch.Tensor | None) -> torch.Tensor:
+                          words: torch.Tensor | None, glances: dict[int, dict] | None = None
+                          ) -> torch.Tensor:
         """Chunk-averaged probabilities that read each article's chunks in order, stopping once
-        its (blended) top probability reaches `cascade`."""
+        its (blended) top probability reaches `cascade`. An article in `glances` is first read
+        that far: where it is sure there, that probability is its result; where not, the glance
+        is set aside and its chunks are read as without one."""
         chunks: list[list[int]] = [[] for _ in range(n)]
         for j, owner in enumerate(owners):
             chunks[owner].append(j)
         sums = torch.zeros(n, len(self.labels))
         counts = torch.zeros(n, 1)
         active, step = [a for a in range(n) if chunks[a]], 0
+        looked = [a for a in active if a in (glances or {})]
+        if looked:
+            probs = self.run([glances[a] for a in looked], list(range(len(looked))), len(looked))
+            index = torch.tensor(looked)
+            sure = self.blend(probs, None if words is None else words[index]).max(-1).values
+            keep = sure >= self.cascade
+            sums[index[keep]] = probs[keep]
+            counts[index[keep]] = 1
+            stopped = set(index[keep].tolist())
+            active = [a for a in active if a not in stopped]
+            self.count("stopped_at_glance", len(stopped))
         while active:
             probs = self.run([features[chunks[a][step]] for a in active], list(range(len(active))),
                              len(active))

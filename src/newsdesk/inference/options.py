@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from newsdesk.errors import NewsdeskError
+from newsdesk.models.folder import check_glance
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 """Inference precision modes; training takes all but int8 (see `training.config`)."""
@@ -42,6 +43,9 @@ class InferenceOptions:
     cascade: float | None = None
     """Topic: read an article's next chunk only while its averaged top probability is below
     this; 1.0 reads every chunk (None: the model folder's setting)."""
+    glance: int | None = None
+    """Topic: tokens of an article's opening read before its first chunk, where it may stop; 0
+    reads from the first chunk on (None: the model folder's setting; `ClassifierSettings.glance`)."""
     abstain_below: float | None = None
     """Classifiers: no label (`null`, with the top candidates) when the calibrated top score is
     below this; 0 never abstains (None: the model folder's setting)."""
@@ -56,6 +60,7 @@ class InferenceOptions:
             raise NewsdeskError(f"max_tokens must be a positive integer, got {self.max_tokens!r}")
         if self.cascade is not None and not 0 <= self.cascade <= 1:
             raise NewsdeskError(f"cascade must be in [0, 1], got {self.cascade!r}")
+        check_glance(self.glance, NewsdeskError)
         if self.abstain_below is not None and not 0 <= self.abstain_below <= 1:
             raise NewsdeskError(f"abstain_below must be in [0, 1], got {self.abstain_below!r}")
 

@@ -67,6 +67,21 @@ class FolderSettings:
         return {"schema_version": SCHEMA_VERSION, "kind": self.kind, **dataclasses.asdict(self)}
 
 
+GLANCE = 64
+"""Tokens a topic folder with a TF-IDF partner glances at first (`ClassifierSettings.glance`).
+On the BBC dev splits of both seeds (the presets and the quickstart model), glances of 48-192
+tokens at cascade 0.9 kept every label of whole-article reading and let 66-89% of articles stop
+there; the transformer alone on the same glances changed up to 4 of 282 labels, so folders
+without a partner do not glance by default (benchmarks/bench_cascade.py, RESULTS.md)."""
+
+
+def check_glance(glance, error: type[Exception]) -> None:
+    """A glance is None (the default), 0 (none) or at least 16 tokens."""
+    if glance is not None and (not isinstance(glance, int) or isinstance(glance, bool)
+                               or not (glance == 0 or glance >= 16)):
+        raise error(f"glance must be 0 (none) or at least 16 tokens, got {glance!r}")
+
+
 @dataclass(kw_only=True)
 class ClassifierSettings(FolderSettings):
     """A topic or stance classifier (a Hugging Face sequence-classification folder)."""
@@ -86,6 +101,11 @@ class ClassifierSettings(FolderSettings):
     """Topic inference reads an article's next chunk only while its averaged top probability is
     below this (1.0: every chunk). 0.9 kept every label of whole-article reading on the BBC dev
     split for the preset and quickstart models (benchmarks/bench_cascade.py, RESULTS.md)."""
+    glance: int | None = None
+    """Topic, under a cascade below 1.0: tokens of an article's opening (title first, as in its
+    chunks) read before its first chunk; an article whose blended top probability reaches
+    `cascade` there is read no further (0: start with the first chunk). None: `GLANCE` where a
+    TF-IDF partner reads the whole article beside the glance, else 0."""
     lexical: str = "none"
     """"tfidf" when a word model is saved beside the weights: topic, a TF-IDF model blended in
     (`lexical.json`); stance, word-overlap features combined with the transformer (`pairs.json`)."""
@@ -130,6 +150,7 @@ class ClassifierSettings(FolderSettings):
                                 f"got {self.blend_space!r}")
         if self.no_label not in ("best", "none"):
             raise NewsdeskError(f"no_label must be 'best' or 'none', got {self.no_label!r}")
+        check_glance(self.glance, NewsdeskError)
 
 
 @dataclass(kw_only=True)

@@ -14,7 +14,12 @@ from pathlib import Path
 import yaml
 
 from newsdesk.errors import DataError
-from newsdesk.models.folder import AbstractiveSettings, ClassifierSettings, ExtractiveSettings
+from newsdesk.models.folder import (
+    AbstractiveSettings,
+    ClassifierSettings,
+    ExtractiveSettings,
+    check_glance,
+)
 from newsdesk.models.tasks import CLASSIFIER_TASKS, Task, get_task
 from newsdesk.training.precision import TRAINING_PRECISIONS
 
@@ -50,6 +55,10 @@ class ClassifierConfig:
     cascade: float = _C.cascade
     """Inference reads an article's next chunk only while its averaged top probability is below
     this (1.0 reads every chunk, as evaluation does)."""
+    glance: int | None = _C.glance
+    """Topic: tokens of an article's opening inference reads before its first chunk, stopping
+    there when sure (0: none; None: 64 where `lexical` is "tfidf", else 0; see
+    `models.folder.ClassifierSettings.glance`)."""
     lexical: str = _C.lexical
     """Topic: "tfidf" also fits a TF-IDF logistic regression on the training articles and
     averages its probabilities with the transformer's (see `models.lexical`). Stance: "tfidf"
@@ -158,6 +167,7 @@ class ClassifierConfig:
             raise DataError(f"validation must be in [0, 0.5), got {self.validation}")
         if not 0 <= self.cascade <= 1:
             raise DataError(f"cascade must be in [0, 1], got {self.cascade}")
+        check_glance(self.glance, DataError)
         if self.multi_label and self.task != "topic":
             raise DataError("multi_label is for topic models")
         _check_choice("no_label", self.no_label, ("best", "none"))
