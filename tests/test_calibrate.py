@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from safetensors.torch import load_file, save_file
 
 from newsdesk.errors import NewsdeskError
 from newsdesk.inference import ClassifierPredictor, InferenceOptions, NewsAnalyzer, load_predictor
+from newsdesk.inference.backend import TorchBackend
 from newsdesk.inference.calibrate import (
     BUDGETS,
     Decision,
@@ -308,3 +310,37 @@ def test_training_auto_picks_bf16_where_the_cpu_has_it(monkeypatch, cpuinfo, fla
     assert training_precision.precision_flags("auto") == flags
     assert training_precision.precision_flags("fp32") == {"bf16": False, "fp16": False}
     assert training_precision.accelerate_precision("auto") == ("bf16" if flags else "no")
+
+
+def test_a_mode_that_fails_here_is_passed_over_not_the_job(tiny_models, monkeypatch):
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu",
+                                                    backend="torch")
+    real = TorchBackend.__call__
+
+    def call(self, inputs):
+        if self.precision == "bf16":  # the flags promise bf16, the runtime has no kernel
+            raise RuntimeError("Supported primitive descriptors list is empty for node: Softmax")
+        return real(self, inputs)
+
+    monkeypatch.setattr(TorchBackend, "__call__", call)
+    cost = {"fp32": 3.0, "bf16": 1.0, "int8": 2.0}
+    with pytest.warns(UserWarning, match="torch bf16 failed on this machine and is passed over"):
+        decision = calibrate(predictor, tiny_run(predictor), len(TEXTS), detect(AMX),
+                             timer=Clock(predictor, cost))
+    assert decision.precision == "int8" == predictor.precision  # the fastest that ran
+    failed = [r for r in decision.rows if r.get("failed")]
+    assert [(r["precision"], r["agrees"]) for r in failed] == [("bf16", False)]
+    assert "failed: RuntimeError: Supported primitive descriptors" in decision.table()
+    assert json.loads(json.dumps(decision.rows)) == decision.rows  # the cache can hold it
+
+
+def test_the_reference_failing_stops_calibration(tiny_models, monkeypatch):
+    predictor = ClassifierPredictor.from_pretrained(tiny_models["topic"], device="cpu")
+
+    def call(self, inputs):
+        raise RuntimeError("no kernels at all")
+
+    monkeypatch.setattr(TorchBackend, "__call__", call)
+    with pytest.raises(RuntimeError, match="no kernels at all"):
+        calibrate(predictor, tiny_run(predictor), len(TEXTS), detect(AMX),
+                  timer=Clock(predictor, {"fp32": 1.0, "bf16": 1.0, "int8": 1.0}))

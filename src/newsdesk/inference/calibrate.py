@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,6 +75,10 @@ class Decision:
         chosen = (self.backend, self.precision, self.max_tokens, round(self.tolerance, 6))
         for r in self.rows:
             backend = r.get("backend", "torch")
+            if r.get("failed"):
+                lines.append(f"{backend:<10}{r['precision']:<10}{r['max_tokens']:>11}"
+                             f"{'-':>10}{'-':>10}{'-':>10}{'-':>11}  failed: {r['failed']}")
+                continue
             row = (backend, r["precision"], r["max_tokens"], r.get("tolerance", 0))
             kept = "<-" if row == chosen and r["agrees"] else ("" if r["agrees"] else "differs")
             lines.append(f"{backend:<10}{r['precision']:<10}{r['max_tokens']:>11}"
@@ -230,8 +235,8 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
         return row
 
     backends = predictor.backends()
-    for backend, precision in candidate_modes(caps, device, backends,  # torch fp32 first
-                                              openvino_backend.quantizer_available()):
+    def try_mode(backend: str, precision: str) -> None:
+        nonlocal reference_values
         tolerances = [0.0]
         if values is not None:
             predictor.use(precision, default_budget, 0.0, backend)
@@ -250,6 +255,24 @@ def calibrate(predictor, run: Callable[[int | None], list], articles: int,
             # it changed an output here, where the agreement share may still pass: the first
             # tolerance is not kept, the largest move is timed instead
             row["agrees"] = False
+
+    for backend, precision in candidate_modes(caps, device, backends,  # torch fp32 first
+                                              openvino_backend.quantizer_available()):
+        if (backend, precision) == ("torch", "fp32"):
+            try_mode(backend, precision)  # the reference: its errors are the job's
+            continue
+        try:
+            try_mode(backend, precision)
+        except Exception as error:  # a candidate this machine cannot run
+            # e.g. a runtime without kernels for a precision the CPU flags promise: the mode is
+            # passed over (and shown so in the table), not the job stopped
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
+            warnings.warn(f"calibration: {backend} {precision} failed on this machine and is "
+                          f"passed over ({type(error).__name__}: {reason})", stacklevel=2)
+            rows.append({"backend": backend, "precision": precision,
+                         "max_tokens": default_budget, "tolerance": 0.0, "seconds": None,
+                         "rechecked": 0.0, "agreement": 0.0, "agrees": False,
+                         "failed": f"{type(error).__name__}: {reason}"})
     # torch fp32, the reference, where no mode of the allowed backends agrees
     best = min([r for r in rows if r["agrees"] and r["backend"] in backends] or rows[:1],
                key=lambda r: r["seconds"])
