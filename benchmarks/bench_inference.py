@@ -29,6 +29,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 
 CLAIM = "The government plans to raise taxes"
 BATCHES = (1, 8, 16, 32)
@@ -148,7 +149,14 @@ def run(case: dict) -> dict:
     queue = ctx.Queue()
     proc = ctx.Process(target=run_case, args=(case, queue))
     proc.start()
-    result = queue.get()
+    while True:  # a case that dies (an exception, the OOM killer) must not hang the benchmark
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise SystemExit(f"case {case['name']!r} died (exit code {proc.exitcode}); "
+                                 "its error is printed above") from None
     proc.join()
     print(f"  {result['name']:<40} {result['articles_per_s']:8.2f} art/s  "
           f"RSS {result['peak_rss_mb']:.0f} MB", flush=True)
