@@ -70,9 +70,9 @@ class FolderSettings:
 GLANCE = 64
 """Tokens a topic folder with a TF-IDF partner glances at first (`ClassifierSettings.glance`).
 On the BBC dev splits of both seeds (the presets and the quickstart model), glances of 48-192
-tokens at cascade 0.9 kept every label of whole-article reading and let 66-89% of articles stop
-there; the transformer alone on the same glances changed up to 4 of 282 labels, so folders
-without a partner do not glance by default (benchmarks/bench_cascade.py, RESULTS.md)."""
+tokens at cascade 0.9 kept every label of whole-article reading, and at 64 tokens 68-89% of
+articles stopped there; the transformer alone on the same glances changed up to 4 of 282 labels,
+so folders without a partner do not glance by default (benchmarks/bench_cascade.py, RESULTS.md)."""
 
 
 def check_glance(glance, error: type[Exception]) -> None:
