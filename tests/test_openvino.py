@@ -240,3 +240,26 @@ def test_the_cached_decision_is_keyed_by_the_modes_timed(tiny_models, monkeypatc
     monkeypatch.setattr(openvino_backend, "quantizer_available", lambda: False)
     assert cache_key("f", "topic", "cpu", caps, ("torch", "openvino")) != with_int8
     assert "openvino:int8" in with_int8
+
+
+def test_conversion_prints_nothing_for_the_user(tiny_models):
+    """Tracing reads every attribute of the summariser's encoder, which made transformers warn
+    of a deprecated property and of an unknown loss: noise in a first run's output."""
+    import logging
+    import warnings
+
+    logging.Logger.warning_once.cache_clear()  # another test may have printed it once already
+    predictor = SummaryPredictor.from_pretrained(tiny_models["summary"], device="cpu",
+                                                 precision="fp32", backend="openvino")
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logging.getLogger("transformers").addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            predictor.summarize([" ".join(TEXTS[:4])])
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    shown = [w for w in seen if not issubclass(w.category, DeprecationWarning)]  # hidden by default
+    assert [str(w.message) for w in shown] == [] and [r.getMessage() for r in records] == []

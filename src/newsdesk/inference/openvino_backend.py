@@ -152,10 +152,13 @@ class OpenVINOBackend:
         elif path is not None and path.is_file():
             network = ov.Core().read_model(path)
         else:
-            with torch.no_grad(), warnings.catch_warnings():
+            with torch.no_grad(), warnings.catch_warnings(), \
+                    quiet(logging.getLogger("transformers")):
                 # the trace notes that Python-level checks (is the attention causal?) become
-                # constants: true of an encoder at every shape
+                # constants: true of an encoder at every shape; and it reads every property of
+                # the model, deprecated ones too
                 warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+                warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
                 network = ov.convert_model(self.network, example_input=dict(feeds))
             save(network, path)
         done[inputs] = network
@@ -181,21 +184,27 @@ class OpenVINOBackend:
 
         names = {name for port in network.inputs for name in port.get_names()}
         rows = [{k: v.cpu().numpy() for k, v in s.items() if k in names} for s in self.samples]
-        level = nncf_logger.level
-        nncf_logger.setLevel(logging.ERROR)
-        try:
-            # its progress bars go to stdout, where a user's results may go; with its bias
-            # correction and SmoothQuant, though without them it takes half the time (5 s
-            # instead of 11 on the topic preset): without, calibration measured int8 moving
-            # scores about twice as far, so more close calls were made again (RESULTS.md)
-            with contextlib.redirect_stdout(io.StringIO()):
-                done[key] = nncf.quantize(network.clone(), nncf.Dataset(rows),
-                                          subset_size=len(rows),
-                                          model_type=nncf.ModelType.TRANSFORMER)
-        finally:
-            nncf_logger.setLevel(level)
+        # its progress bars go to stdout, where a user's results may go; with its bias
+        # correction and SmoothQuant, though without them it takes half the time (5 s
+        # instead of 11 on the topic preset): without, calibration measured int8 moving
+        # scores about twice as far, so more close calls were made again (RESULTS.md)
+        with quiet(nncf_logger), contextlib.redirect_stdout(io.StringIO()):
+            done[key] = nncf.quantize(network.clone(), nncf.Dataset(rows),
+                                      subset_size=len(rows),
+                                      model_type=nncf.ModelType.TRANSFORMER)
         save(done[key], path)
         return done[key]
+
+
+@contextlib.contextmanager
+def quiet(logger: logging.Logger):
+    """`logger` says only errors while the block runs."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def save(network, path: Path | None) -> None:
