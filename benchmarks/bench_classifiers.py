@@ -79,7 +79,7 @@ def main() -> None:
     print(f"newsdesk {args.task} (train {metrics['train_seconds']:.0f} s, train+eval {total_s:.0f} s, "
           f"epochs {metrics['epochs_run']}):")
     print(format_metrics(metrics))
-    keys = ("accuracy", "macro_f1", "fnc_score", "interval_95", *PARTS)
+    keys = ("accuracy", "macro_f1", "fnc_score", "interval_95", "stories", *PARTS)
     print(json.dumps({"baseline": {k: baseline[k] for k in keys if k in baseline},
                       "newsdesk": {k: metrics[k] for k in keys if k in metrics},
                       "train_seconds": metrics["train_seconds"], "total_seconds": round(total_s)}))

@@ -243,6 +243,9 @@ def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_be
     fitted = metrics["validation"]
     assert fitted["examples"] > 0 and {"model_only", "blend", "calibration"} <= set(fitted)
     assert set(metrics["model_only"]) == {"accuracy", "macro_f1"}
+    stories = metrics["stories"]  # dev's stories, and the figures without its largest one
+    assert stories["count"] > 1 and 0 < stories["largest_share"] < 1
+    assert f"dev holds {stories['count']} stories" in (out / "README.md").read_text()
     dev = load_prepared(tmp_path / "p", "dev")
     predictor = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
     got = predictor.predict(list(dev["text"][:4]), targets=list(dev["target"][:4]))
@@ -410,3 +413,17 @@ def test_bootstrap_by_story_resamples_whole_stories():
     assert 0.35 < by_pair["accuracy"][0] < by_pair["accuracy"][1] < 0.65
     m = classification_metrics(gold, pred, LABELS, groups=groups)
     assert m["interval_95_resamples"] == "story"
+
+
+def test_metrics_name_the_largest_story_and_score_without_it():
+    gold = ["agree"] * 60 + ["discuss"] * 25 + ["unrelated"] * 15
+    pred = ["discuss"] * 60 + ["discuss"] * 25 + ["unrelated"] * 15  # the big story all wrong
+    groups = ["big"] * 60 + ["b"] * 25 + ["c"] * 15
+    m = classification_metrics(gold, pred, LABELS, fnc=True, groups=groups)
+    assert m["accuracy"] == pytest.approx(0.4)
+    assert m["stories"]["count"] == 3 and m["stories"]["largest_share"] == 0.6
+    assert m["stories"]["without_largest"]["accuracy"] == 1.0
+    assert m["stories"]["without_largest"]["fnc_score"] == 100.0
+    assert "stories" not in classification_metrics(gold, pred, LABELS)  # no stories, no figure
+    one = classification_metrics(gold, pred, LABELS, groups=["x"] * 100)["stories"]
+    assert one == {"count": 1, "largest_share": 1.0}  # nothing is left without it

@@ -104,6 +104,11 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     for key, (low, high) in metrics.get("interval_95", {}).items():
         lines.append(f"- {key}, 95% bootstrap interval over the dev examples: [{low:.4f}, "
                      f"{high:.4f}]")
+    stories = metrics.get("stories", {})
+    if "without_largest" in stories:
+        rest = ", ".join(f"{k} {v:.4f}" for k, v in stories["without_largest"].items())
+        lines.append(f"- dev holds {stories['count']} stories, the largest "
+                     f"{100 * stories['largest_share']:.0f}% of its examples; without it: {rest}")
     for part, name in PARTS.items():
         if part in metrics:
             lines.append(f"- {name}: " + ", ".join(f"{k} {v:.4f}"
