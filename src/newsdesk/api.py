@@ -12,13 +12,17 @@ from newsdesk.data.prepare import load_prepared
 from newsdesk.errors import DataError
 from newsdesk.models.folder import read_settings, write_settings
 from newsdesk.models.loading import check_model_folder, local_folder
-from newsdesk.models.tasks import TASKS, get_task
-from newsdesk.training.config import ClassifierConfig, SummaryConfig, load_config, preset_path
+from newsdesk.models.tasks import get_task
+from newsdesk.training.config import (
+    CONFIGS,
+    ClassifierConfig,
+    SummaryConfig,
+    load_config,
+    preset_path,
+)
 from newsdesk.training.precision import precision_flags
 
 log = logging.getLogger("newsdesk")
-CONFIGS = {name: SummaryConfig if task.output == "text" else ClassifierConfig
-           for name, task in TASKS.items()}
 
 
 def make_config(task: str, preset: str | None = None, config: str | Path | None = None,

@@ -8,18 +8,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from newsdesk.api import CONFIGS, make_config, train_config
 from newsdesk.errors import DataError
-from newsdesk.inference.calibrate import SAMPLE
-from newsdesk.inference.options import BACKENDS, PRECISIONS, InferenceOptions
-from newsdesk.training.config import (
-    add_config_arguments,
-    list_presets,
-)
+from newsdesk.inference.options import BACKENDS, CALIBRATION_SAMPLE, PRECISIONS, InferenceOptions
+from newsdesk.training.config import CONFIGS, add_config_arguments, list_presets
 from newsdesk.training.distributed import is_main, quiet_replicas
 
 
 def cmd_train(args) -> int:
+    from newsdesk.api import make_config, train_config
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     quiet_replicas()  # under torchrun / accelerate launch, rank 0 alone logs and writes
 
@@ -44,10 +41,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from newsdesk.inference.analyzer import NewsAnalyzer
-    from newsdesk.inference.job import check_job, run_job
-
-    # checked before any model loads, so a wrong option fails at once
+    # checked before any model library loads, so a wrong option fails at once
     options = InferenceOptions(device=args.device, precision=args.precision,
                                backend=args.backend, max_tokens=args.max_tokens,
                                cascade=args.cascade, glance=args.glance,
@@ -74,6 +68,9 @@ def cmd_analyze(args) -> int:
               f"{' -> ' + result['errors_folder'] if result['errors'] else ''}; "
               f"wrote {result['output']}")
         return 0
+    from newsdesk.inference.analyzer import NewsAnalyzer
+    from newsdesk.inference.job import check_job, run_job
+
     check_job(args.input, args.out)  # before the models load
     analyzer = NewsAnalyzer.from_pretrained(**folders, options=options,
                                             clean=not args.keep_furniture)
@@ -239,8 +236,9 @@ def add_commands(sub) -> None:
     p.add_argument("model_dir")
     p.add_argument("--data", help="articles to calibrate on: a prepared folder (its dev split) or a "
                    "CSV/JSONL/Parquet file; without it, the cached table is shown")
-    p.add_argument("--articles", type=int, default=SAMPLE,
-                   help=f"articles to time (default {SAMPLE}, as a job's own calibration)")
+    p.add_argument("--articles", type=int, default=CALIBRATION_SAMPLE,
+                   help=f"articles to time (default {CALIBRATION_SAMPLE}, as a job's own "
+                   "calibration)")
     p.add_argument("--target", help="stance: the claim or headline to pair the articles with "
                    "(default: the data's first target)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")

@@ -11,8 +11,6 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 # CPU flags that decide which precisions can be fast (names as /proc/cpuinfo spells them)
 FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8",
          "avx_vnni")
@@ -53,6 +51,8 @@ class Capabilities:
     def key(self) -> str:
         """Equal for machines whose speed choices can be shared (same CPU, flags, threads,
         torch build and GPU)."""
+        import torch
+
         text = "|".join([self.cpu_model, ",".join(sorted(self.flags)), str(self.threads),
                          torch.__version__, self.cuda or "-"])
         return hashlib.sha1(text.encode()).hexdigest()[:16]
@@ -69,6 +69,8 @@ def detect(cpuinfo: str | None = None) -> Capabilities:
     Args:
         cpuinfo: the text of /proc/cpuinfo (read from the machine when None; tests pass their own).
     """
+    import torch  # here, so that importing the module loads no model library
+
     if cpuinfo is None:
         path = Path("/proc/cpuinfo")
         cpuinfo = path.read_text() if path.is_file() else ""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
-
 from newsdesk.errors import NewsdeskError
 from newsdesk.models.folder import check_glance
 
@@ -23,6 +21,9 @@ and on CPU, OpenVINO, and keeps the fastest that agrees with torch fp32."""
 # Padded tokens per batch when `max_tokens` is not given. On CPU the matrix multiplies already
 # run near the machine's peak with one 256-token input, so bigger batches only add padding.
 DEFAULT_MAX_TOKENS = {"cpu": 4096, "cuda": 16384, "mps": 8192}
+CALIBRATION_SAMPLE = 128
+"""Articles a calibration runs on (the first of the first real batch): at 32, a bf16 stance model
+that changed 1% of labels passed unseen (benchmarks/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ class InferenceOptions:
 
 def pick_device(device: str = "auto") -> str:
     """"auto" picks cuda, then mps, then cpu; anything else is checked and returned."""
+    import torch  # here, so that reading the options loads no model library
+
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda"

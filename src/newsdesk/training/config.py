@@ -20,7 +20,7 @@ from newsdesk.models.folder import (
     ExtractiveSettings,
     check_glance,
 )
-from newsdesk.models.tasks import CLASSIFIER_TASKS, Task, get_task
+from newsdesk.models.tasks import CLASSIFIER_TASKS, TASKS, Task, get_task
 from newsdesk.training.precision import TRAINING_PRECISIONS
 
 # Fields that inference reads back from the model folder take their defaults from the folder
@@ -387,3 +387,8 @@ class SummaryConfig:
                      "num_beams", "max_new_tokens"):
             if getattr(self, name) <= 0:
                 raise DataError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+CONFIGS = {name: SummaryConfig if task.output == "text" else ClassifierConfig
+           for name, task in TASKS.items()}
+"""Task name -> its config class."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 from newsdesk.errors import NewsdeskError
 from newsdesk.inference.hardware import detect
 from newsdesk.inference.options import PRECISIONS
@@ -22,6 +20,8 @@ def precision_flags(precision: str) -> dict:
     if precision not in TRAINING_PRECISIONS:
         raise NewsdeskError(f"training precision must be one of {list(TRAINING_PRECISIONS)}, "
                             f"got {precision!r}")
+    import torch  # here, so that a config can be read without loading torch
+
     cuda = torch.cuda.is_available()
     if precision == "auto":
         if not cuda:
