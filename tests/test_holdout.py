@@ -18,7 +18,7 @@ from newsdesk.models.folder import read_settings
 from newsdesk.models.lexical import choose_weight
 from newsdesk.models.relatedness import PairModel, choose_offsets, shift
 from newsdesk.training.classifier import train_classifier
-from newsdesk.training.metrics import bootstrap_intervals, classification_metrics
+from newsdesk.training.metrics import bootstrap_intervals, classification_metrics, format_metrics
 from newsdesk.training.sanity import cross_section_pairs, sanity_rates
 from newsdesk.training.splits import carve_validation, load_classifier_splits
 from test_classifier import tiny_config
@@ -245,7 +245,7 @@ def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_be
     assert set(metrics["model_only"]) == {"accuracy", "macro_f1"}
     stories = metrics["stories"]  # dev's stories, and the figures without its largest one
     assert stories["count"] > 1 and 0 < stories["largest_share"] < 1
-    assert f"dev holds {stories['count']} stories" in (out / "README.md").read_text()
+    assert f"dev: {stories['count']} stories, the largest" in (out / "README.md").read_text()
     dev = load_prepared(tmp_path / "p", "dev")
     predictor = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
     got = predictor.predict(list(dev["text"][:4]), targets=list(dev["target"][:4]))
@@ -424,6 +424,8 @@ def test_metrics_name_the_largest_story_and_score_without_it():
     assert m["stories"]["count"] == 3 and m["stories"]["largest_share"] == 0.6
     assert m["stories"]["without_largest"]["accuracy"] == 1.0
     assert m["stories"]["without_largest"]["fnc_score"] == 100.0
+    assert "3 stories, the largest 60% of the examples; without it: accuracy 1.0000" in \
+        format_metrics(m)
     assert "stories" not in classification_metrics(gold, pred, LABELS)  # no stories, no figure
     one = classification_metrics(gold, pred, LABELS, groups=["x"] * 100)["stories"]
     assert one == {"count": 1, "largest_share": 1.0}  # nothing is left without it

@@ -14,7 +14,12 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from newsdesk.models.folder import ClassifierSettings, FolderSettings
 from newsdesk.models.loading import public_name
-from newsdesk.training.metrics import MULTI_LABEL_METRICS, PARTS, describe_calibration
+from newsdesk.training.metrics import (
+    MULTI_LABEL_METRICS,
+    PARTS,
+    describe_calibration,
+    describe_stories,
+)
 
 DATASETS = {"bbc": "BBC News Summary", "fnc1": "FNC-1 (Fake News Challenge stage 1)",
             "table": "a user's table"}
@@ -104,11 +109,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
     for key, (low, high) in metrics.get("interval_95", {}).items():
         lines.append(f"- {key}, 95% bootstrap interval over the dev examples: [{low:.4f}, "
                      f"{high:.4f}]")
-    stories = metrics.get("stories", {})
-    if "without_largest" in stories:
-        rest = ", ".join(f"{k} {v:.4f}" for k, v in stories["without_largest"].items())
-        lines.append(f"- dev holds {stories['count']} stories, the largest "
-                     f"{100 * stories['largest_share']:.0f}% of its examples; without it: {rest}")
+    if "without_largest" in metrics.get("stories", {}):
+        lines.append(f"- dev: {describe_stories(metrics['stories'])}")
     for part, name in PARTS.items():
         if part in metrics:
             lines.append(f"- {name}: " + ", ".join(f"{k} {v:.4f}"

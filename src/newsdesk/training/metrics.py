@@ -183,6 +183,8 @@ def format_metrics(m: dict) -> str:
         by = m.get("interval_95_resamples", "example")
         lines.append(f"  95% bootstrap intervals (resampling by {by}): " + "  ".join(
             f"{k.replace('_', ' ')} [{lo:.4f}, {hi:.4f}]" for k, (lo, hi) in m["interval_95"].items()))
+    if "without_largest" in m.get("stories", {}):
+        lines.append(f"  {describe_stories(m['stories'])}")
     if m.get("absent_labels"):
         lines.append(f"  not in the data, so not in macro-F1: {', '.join(m['absent_labels'])}")
     for part, name in PARTS.items():
@@ -199,6 +201,13 @@ def format_metrics(m: dict) -> str:
         lines.append(f"{lab:<14}{c['precision']:>8.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}"
                      f"{c['support']:>7}")
     return "\n".join(lines)
+
+
+def describe_stories(stories: dict) -> str:
+    """One line from `largest_story`'s figures (which must hold "without_largest")."""
+    rest = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in stories["without_largest"].items())
+    return (f"{stories['count']} stories, the largest {100 * stories['largest_share']:.0f}% of "
+            f"the examples; without it: {rest}")
 
 
 def describe_calibration(c: dict) -> str:
