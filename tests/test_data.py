@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from newsdesk.cli import main
@@ -171,6 +172,29 @@ def test_splits_are_reproducible_stratified_and_group_aware():
     assert min(dev_labels.count(x) for x in "abc") >= 10
     assert split_indices(labels, groups, {"dev": 0.2}, seed=4) != split_indices(
         labels, groups, {"dev": 0.2}, seed=3)
+
+
+def test_group_splits_follow_the_seed_when_groups_differ_in_their_labels():
+    """Stories differ in size and label mix; scikit-learn then deals them to the same folds
+    whatever its seed, so the seed picks the held-out fold (the default seed the first)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    labels, groups = [], []
+    for g in range(40):  # no two stories with the same spread of label counts
+        counts = {"a": 1 + g, "b": 1 + g % 3, "c": 1}
+        labels += [lab for lab, n in counts.items() for _ in range(n)]
+        groups += [f"s{g}"] * sum(counts.values())
+    y, grp = np.array(labels), np.array(groups)
+    first = [sorted(fold) for _, fold in StratifiedGroupKFold(5, shuffle=True, random_state=13)
+             .split(y, y, grp)][0]
+    assert [sorted(fold) for _, fold in StratifiedGroupKFold(5, shuffle=True, random_state=7)
+            .split(y, y, grp)][0] == first  # what made the seed do nothing
+    splits = {seed: split_indices(labels, groups, {"dev": 0.2}, seed) for seed in (13, 7, 14)}
+    assert splits[13]["dev"] == first  # the default seed: the split recorded figures used
+    assert len({tuple(s["dev"]) for s in splits.values()}) == 3
+    for s in splits.values():
+        assert not {groups[i] for i in s["dev"]} & {groups[i] for i in s["train"]}
+    assert split_indices(labels, groups, {"dev": 0.2}, 18) == splits[13]  # 5 folds: 13 + 5
 
 
 def test_prepare_writes_splits_and_manifest(tmp_path: Path, fnc_dir: Path):

@@ -9,6 +9,8 @@ from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from newsdesk.errors import DataError
 
+DEFAULT_SEED = 13
+"""The seed `data prepare` and training use unless told otherwise."""
 
 def split_indices(
     labels: list[str | None],
@@ -53,9 +55,17 @@ def _take(idx: np.ndarray, y: np.ndarray, groups: np.ndarray | None, share: floa
         _, taken = train_test_split(idx, test_size=share, random_state=seed, stratify=stratify)
         return taken
     n_splits = max(2, round(1 / share))
+    # scikit-learn deals groups to folds by their label spread, widest first, and shuffles only
+    # to break ties: on real stories, whose spreads differ, every seed gave the same folds (FNC-1's
+    # dev split for seeds 13 and 7 was one and the same). So the seed also picks which fold is
+    # held out; the default seed keeps the first, the split every recorded figure used, and
+    # seeds `n_splits` apart pick the same fold
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    _, fold = next(folds.split(idx, y[idx], groups[idx]))
-    return idx[fold]
+    chosen = (seed - DEFAULT_SEED) % n_splits
+    for k, (_, fold) in enumerate(folds.split(idx, y[idx], groups[idx])):
+        if k == chosen:
+            return idx[fold]
+    raise AssertionError("unreachable: a fold is always chosen")
 
 
 def story_split(
