@@ -261,6 +261,13 @@ def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_be
     assert after["fnc_score"] == pytest.approx(metrics["fnc_score"])
     assert json.loads((tmp_path / "again" / "pairs.json").read_text()) == \
         json.loads((out / "pairs.json").read_text())
+    # a folder whose slice this version would draw otherwise (another size) is refused
+    recorded = json.loads((out / "metrics.json").read_text())
+    recorded["validation"]["examples"] += 1
+    (out / "metrics.json").write_text(json.dumps(recorded))
+    with pytest.raises(DataError, match=r"stance: its validation slice held \d+ examples, but"):
+        refit(out, tmp_path / "third")
+    assert not (tmp_path / "third").exists()
 
 
 def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_dir,

@@ -60,6 +60,14 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     train, dev, labels = load_classifier_splits(source, task.name, multi_label)
     train, validation = carve_validation(train, config["validation"], config["seed"], task.pair,
                                          multi_label)
+    recorded = _recorded(folder).get("validation", {}).get("examples")
+    if recorded is not None and recorded != len(validation):
+        # e.g. a stance folder trained with a seed other than 13 before story splits followed
+        # the seed: the slice drawn now would hold pairs the transformer trained on
+        raise DataError(f"{folder}: its validation slice held {recorded} examples, but this "
+                        f"version draws {len(validation)} from {source} with seed "
+                        f"{config['seed']}; the slice the transformer did not train on cannot "
+                        "be drawn again, so there is nothing to refit on (train it again)")
     # the training part and dev as training drew them
     train = resample(train, config.get("downsample") or {}, config.get("max_train_examples", 0),
                      config["seed"])
@@ -67,7 +75,7 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     out = Path(shutil.copytree(folder, out))
     try:
         vectorizer = PairModel.load(out, labels).vectorizer if task.pair else None  # training's
-        before = json.loads((out / "metrics.json").read_text())
+        before = _recorded(out)
         fitted = fit_on_validation(out, validation, settings, vectorizer, config["seed"],
                                    device, None if task.pair else train)
         after = {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
@@ -79,6 +87,11 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
         shutil.rmtree(out, ignore_errors=True)  # no half-refitted copy left behind
         raise
     return before, after
+
+
+def _recorded(folder: Path) -> dict:
+    path = folder / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def training_command(folder: Path) -> str:
