@@ -75,7 +75,7 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     out = Path(shutil.copytree(folder, out))
     try:
         vectorizer = PairModel.load(out, labels).vectorizer if task.pair else None  # training's
-        before = _recorded(out)
+        before = json.loads((out / "metrics.json").read_text())
         fitted = fit_on_validation(out, validation, settings, vectorizer, config["seed"],
                                    device, None if task.pair else train)
         after = {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
