@@ -12,6 +12,7 @@ from newsdesk.errors import DataError
 DEFAULT_SEED = 13
 """The seed `data prepare` and training use unless told otherwise."""
 
+
 def split_indices(
     labels: list[str | None],
     groups: list[str] | None,
