@@ -15,7 +15,7 @@ from newsdesk.data import DataError, load_prepared, prepare
 from newsdesk.data.splits import story_split
 from newsdesk.inference import ClassifierPredictor
 from newsdesk.models.folder import read_settings
-from newsdesk.models.lexical import choose_weight
+from newsdesk.models.lexical import LexicalModel, choose_weight
 from newsdesk.models.relatedness import PairModel, choose_offsets, shift
 from newsdesk.training.classifier import train_classifier
 from newsdesk.training.metrics import bootstrap_intervals, classification_metrics, format_metrics
@@ -271,11 +271,19 @@ def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_be
 
 
 def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_dir,
-                                                                   tiny_bert_dir, seed):
+                                                                   tiny_bert_dir, seed,
+                                                                   monkeypatch):
+    from newsdesk.models import lexical
+
     prepare("bbc", bbc_dir, tmp_path / "p", dev=0.3)
     out = tmp_path / "topic"
+    picks, pick_c = [], lexical._pick_c
+    monkeypatch.setattr(lexical, "_pick_c", lambda *a: picks.append(pick_c(*a)) or picks[-1])
     metrics = train_classifier(tiny_config(tmp_path / "p", out, tiny_bert_dir, "topic",
                                            lexical="tfidf", validation=0.3))
+    # the strength is chosen once, for the model refitted on the part and the slice: the fit on
+    # the training part alone only stands in until the slice has chosen the weight
+    assert len(picks) == 1 and LexicalModel.load(out, read_settings(out).labels).c == picks[0]
     settings = read_settings(out)
     fitted = metrics["validation"]
     assert settings.fitted_on == "validation"
@@ -317,7 +325,6 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
 def test_topic_lexical_refit_learns_the_slice_and_gives_out_of_fold_probabilities(tmp_path):
     import datasets
 
-    from newsdesk.models.lexical import LexicalModel
     from newsdesk.training import fitting
 
     rng = random.Random(3)

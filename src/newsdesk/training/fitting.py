@@ -159,10 +159,10 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
     titles = [t for ds in articles for t in ds["title"]]
     bodies = [t for ds in articles for t in ds["text"]]
     texts, lists = article_texts(titles, bodies), [y for ds in articles for y in ds["y"]]
-    counts = Counter(lists) if not model.multi_label else Counter()
-    if counts and min(counts.values()) < 2:
+    lonely = single_article_labels(lists, model.multi_label)
+    if lonely:
         log.warning("label(s) %s have one training article: the TF-IDF model keeps its fit "
-                    "on the training part", sorted(k for k, n in counts.items() if n < 2))
+                    "on the training part", lonely)
         return None
     embeddings = None
     if model.reads_embeddings:
@@ -176,11 +176,20 @@ def refit_on_training_split(predictor: ClassifierPredictor, folder: str | Path,
     refit = fit(texts, lists, model.labels, seed, **options)
     if not model.multi_label:  # the folds reuse the strength picked on every article; a label
         # with fewer articles than folds gets one per fold (at least two folds)
-        options.update(c=refit.c, folds=min(5, min(counts.values())))
+        options.update(c=refit.c, folds=min(5, min(Counter(lists).values())))
     oof = lexical.LexicalModel.out_of_fold(texts, lists, model.labels, seed,
                                            multi_label=model.multi_label, **options)
     refit.save(folder)
     return oof
+
+
+def single_article_labels(lists: list, multi_label: bool) -> list[str]:
+    """The labels of a single-label split with one article: no fold of
+    `refit_on_training_split` could fit them while holding that article out, so the lexical
+    model is not refitted (a multi-label model always is)."""
+    if multi_label:
+        return []
+    return sorted(k for k, n in Counter(lists).items() if n < 2)
 
 
 def _crossfit_pairs(vectorizer, targets, texts, groups, model_probs, gold, labels, seed) -> dict:
