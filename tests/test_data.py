@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from newsdesk.cli import main
 from newsdesk.data import CleaningReport, DataError, bbc_news_summary, fnc1, prepare, table
 from newsdesk.data.clean import decode, normalise_whitespace, repair_sentence_spacing
 from newsdesk.data.prepare import load_prepared
-from newsdesk.data.splits import split_indices
+from newsdesk.data.splits import split_indices, story_keys
 
 from conftest import SHARED_DATA
 
@@ -197,10 +198,11 @@ def test_group_splits_follow_the_seed_when_groups_differ_in_their_labels():
     assert split_indices(labels, groups, {"dev": 0.2}, 18) == splits[13]  # 5 folds: 13 + 5
 
 
-def test_prepare_writes_splits_and_manifest(tmp_path: Path, fnc_dir: Path):
+def test_prepare_writes_splits_and_manifest(tmp_path: Path, fnc_dir: Path, capsys):
     out = tmp_path / "prep"
     assert main(["data", "prepare", "fnc1", str(fnc_dir), "--out", str(out), "--dev", "0.25",
                  "--test", "0.2"]) == 0
+    printed = capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["record_type"] == "stance"
     assert manifest["cleaning"]["duplicates_dropped"] == 1
@@ -210,6 +212,15 @@ def test_prepare_writes_splits_and_manifest(tmp_path: Path, fnc_dir: Path):
     groups = {name: set(load_prepared(out, name)["group"]) for name in ("train", "dev", "test")}
     assert not groups["train"] & groups["dev"] and not groups["train"] & groups["test"]
     assert not groups["dev"] & groups["test"]
+    for name in ("train", "dev", "test"):  # how many stories each split holds, and how even
+        part = load_prepared(out, name)
+        stories = story_keys(list(part["target"]), list(part["group"]), list(part["label"]))
+        largest = max(Counter(stories).values())
+        assert manifest["splits"][name]["stories"] == {
+            "count": len(set(stories)), "largest_share": round(largest / len(stories), 4)}
+    dev_stories = manifest["splits"]["dev"]["stories"]
+    assert f"{dev_stories['count']} stories, the largest {100 * dev_stories['largest_share']:.0f}%" \
+        in printed
 
 
 def test_prepare_cli_errors(tmp_path: Path, capsys):
@@ -232,6 +243,7 @@ def test_real_corpora_prepare_without_leaks(tmp_path: Path):
     assert not set(train["group"]) & set(dev["group"])
     assert not set(train["text"]) & set(dev["text"])
     assert set(dev["label"]) == {"agree", "disagree", "discuss", "unrelated"}
+    assert fnc["splits"]["dev"]["stories"] == {"count": 29, "largest_share": 0.5588}  # Foley
 
 
 def test_prepare_table_refuses_missing_labels_unless_unlabelled(tmp_path: Path, capsys):

@@ -30,7 +30,10 @@ def cmd_prepare(args) -> int:
         clean=not args.keep_furniture, split_by=args.split_by,
     )
     for name, c in manifest["splits"].items():
-        print(f"{name:>5}: {c['total']:>6}  {json.dumps(c['labels'])}")
+        stories = c.get("stories")
+        print(f"{name:>5}: {c['total']:>6}  {json.dumps(c['labels'])}" + (
+            f"; {stories['count']} stories, the largest {100 * stories['largest_share']:.0f}% of "
+            "the pairs" if stories else ""))
     cleaning = manifest["cleaning"]
     print(f"cleaning: {cleaning['decoding_repairs']} files decoded with a fallback, "
           f"{cleaning['summary_spacing_repairs']} summary spaces repaired, "
