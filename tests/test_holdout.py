@@ -245,7 +245,9 @@ def test_stance_training_fits_on_the_validation_slice(tmp_path, fnc_dir, tiny_be
     assert set(metrics["model_only"]) == {"accuracy", "macro_f1"}
     stories = metrics["stories"]  # dev's stories, and the figures without its largest one
     assert stories["count"] > 1 and 0 < stories["largest_share"] < 1
-    assert f"dev: {stories['count']} stories, the largest" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert f"dev: {stories['count']} stories, the largest" in card
+    assert "95% bootstrap interval, resampling the dev stories" in card
     dev = load_prepared(tmp_path / "p", "dev")
     predictor = ClassifierPredictor.from_pretrained(out, device="cpu", precision="fp32")
     got = predictor.predict(list(dev["text"][:4]), targets=list(dev["target"][:4]))

@@ -106,8 +106,9 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         lines += ["## Labels", "", ", ".join(f"`{lab}`" for lab in settings.labels), ""]
     lines += ["## Dev metrics", ""]
     lines += [f"- {key}: {value:.4f}" for key, value in figures.items()]
+    unit = "stories" if metrics.get("interval_95_resamples") == "story" else "examples"
     for key, (low, high) in metrics.get("interval_95", {}).items():
-        lines.append(f"- {key}, 95% bootstrap interval over the dev examples: [{low:.4f}, "
+        lines.append(f"- {key}, 95% bootstrap interval, resampling the dev {unit}: [{low:.4f}, "
                      f"{high:.4f}]")
     if "without_largest" in metrics.get("stories", {}):
         lines.append(f"- dev: {describe_stories(metrics['stories'])}")
