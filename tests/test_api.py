@@ -30,6 +30,12 @@ def test_top_level_names():
 
     assert (files("newsdesk") / "py.typed").is_file()  # type checkers read the hints
     assert set(newsdesk.__all__) <= set(dir(newsdesk))
+    import newsdesk.inference as inference  # its names load on first use too
+
+    assert set(inference.__all__) <= set(dir(inference))
+    assert inference.NewsAnalyzer.__module__ == "newsdesk.inference.analyzer"
+    with pytest.raises(AttributeError, match="'newsdesk.inference' has no attribute 'Nope'"):
+        inference.Nope  # noqa: B018
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         newsdesk.Nope  # noqa: B018
 
