@@ -18,7 +18,7 @@ import datasets
 from newsdesk.data import builders
 from newsdesk.data.clean import CleaningReport, sha256_file
 from newsdesk.data.records import LIST_COLUMNS, DataError, features_of, label_column
-from newsdesk.data.splits import split_indices, story_keys, story_split
+from newsdesk.data.splits import DEFAULT_SEED, split_indices, story_keys, story_split
 
 log = logging.getLogger("newsdesk")
 
@@ -32,7 +32,7 @@ def prepare(
     out: str | Path,
     dev: float = 0.15,
     test: float = 0.0,
-    seed: int = 13,
+    seed: int = DEFAULT_SEED,
     columns: dict[str, str] | None = None,
     record_type: str = "article",
     labels: list[str] | None = None,
