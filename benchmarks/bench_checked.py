@@ -21,8 +21,8 @@ import torch
 from header import print_header
 
 from newsdesk.inference import load_predictor
-from newsdesk.inference.calibrate import SAMPLE, shift
-from newsdesk.inference.options import InferenceOptions
+from newsdesk.inference.calibrate import shift
+from newsdesk.inference.options import CALIBRATION_SAMPLE, InferenceOptions
 from newsdesk.models.selection import select_sentences, stable_selection
 
 QUANTILES = (0.9, 0.95, 0.99, 1.0)
@@ -34,7 +34,8 @@ def main() -> None:
     p.add_argument("--model", required=True, help="a topic, stance or extractive summary folder")
     p.add_argument("--data", default="data/bbc", help="prepared folder (its dev split is read)")
     p.add_argument("--precision", default="bf16")
-    p.add_argument("--calibrate", type=int, default=SAMPLE, help="articles that set the tolerance")
+    p.add_argument("--calibrate", type=int, default=CALIBRATION_SAMPLE,
+                   help="articles that set the tolerance")
     p.add_argument("--target", default=CLAIM, help="stance: the claim paired with every article")
     args = p.parse_args()
     rows = [json.loads(x) for x in (Path(args.data) / "dev.jsonl").read_text().splitlines()]

@@ -33,13 +33,11 @@ import torch
 
 from newsdesk.inference import openvino_backend
 from newsdesk.inference.hardware import Capabilities, candidate_modes, detect
-from newsdesk.inference.options import CALIBRATION_SAMPLE
 from newsdesk.models.embedding import FOLDER
 
 AGREEMENT = {"prediction": 0.995, "per_target": 0.995, "text": 0.99}
 """Least share of outputs equal to fp32's for a mode to be kept, by the task's output kind."""
 BUDGETS = {"cpu": (2048, 4096, 8192), "cuda": (8192, 16384, 32768), "mps": (4096, 8192)}
-SAMPLE = CALIBRATION_SAMPLE
 WARM_UP = 8
 """Articles each mode runs on once before it is timed."""
 QUANTILE = {"prediction": 0.99, "per_target": 0.99, "text": 0.95}

@@ -35,7 +35,7 @@ from newsdesk.inference import calibrate as calibration
 from newsdesk.inference import openvino_backend
 from newsdesk.inference.backend import Backend, TorchBackend, make_backend
 from newsdesk.inference.batching import shaped_batches
-from newsdesk.inference.options import InferenceOptions
+from newsdesk.inference.options import CALIBRATION_SAMPLE, InferenceOptions
 from newsdesk.models.encoding import Encoded, encode_articles, is_separable, tokenizer_key
 from newsdesk.models.folder import Settings, read_settings
 from newsdesk.models.loading import check_model_folder
@@ -167,7 +167,7 @@ class Predictor:
             self.backend = fast
 
     def settle(self, items: list[dict], encoded: list[Encoded] | None,
-               targets: list[str] | None = None, sample: int = calibration.SAMPLE) -> None:
+               targets: list[str] | None = None, sample: int = CALIBRATION_SAMPLE) -> None:
         """Under "auto" with no decision yet, calibrate on the first `sample` of these inputs."""
         if not self.pending or not self.runs_model:
             return
