@@ -18,7 +18,13 @@ import datasets
 from newsdesk.data import builders
 from newsdesk.data.clean import CleaningReport, sha256_file
 from newsdesk.data.records import LIST_COLUMNS, DataError, features_of, label_column
-from newsdesk.data.splits import DEFAULT_SEED, split_indices, story_keys, story_split
+from newsdesk.data.splits import (
+    DEFAULT_SEED,
+    split_indices,
+    story_keys,
+    story_split,
+    story_spread,
+)
 
 log = logging.getLogger("newsdesk")
 
@@ -118,8 +124,8 @@ def prepare(
         counts[name] = {"total": len(part), "labels": dict(sorted(found.items(),
                                                                    key=lambda kv: str(kv[0])))}
         if group_col and split_by == "story" and name != "apart" and len(part):
-            counts[name]["stories"] = story_counts(part["target"], part[group_col],
-                                                   part[label_col])
+            counts[name]["stories"] = story_spread(Counter(story_keys(
+                list(part["target"]), list(part[group_col]), list(part[label_col]))))
     trained = set(counts["train"]["labels"])
     for name, c in counts.items():
         absent = sorted(str(k) for k in set(c["labels"]) - trained if k is not None)
@@ -145,13 +151,6 @@ def prepare(
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
-
-
-def story_counts(targets: list[str], groups: list[str], labels: list[str]) -> dict:
-    """How many stories a split of stance pairs holds and the largest one's share of its pairs:
-    with a few dozen stories, one can hold half a dev split and decide its figures."""
-    sizes = Counter(story_keys(list(targets), list(groups), list(labels)))
-    return {"count": len(sizes), "largest_share": round(max(sizes.values()) / len(targets), 4)}
 
 
 def learnable(splits: dict[str, list[int]], label_lists: list[list[str] | None]

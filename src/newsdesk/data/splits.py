@@ -101,6 +101,13 @@ def story_split(
     return {**result, "apart": sorted(apart)}
 
 
+def story_spread(sizes: Counter) -> dict:
+    """How many stories there are (`sizes`: pairs per story) and the largest one's share of the
+    pairs: with a few dozen stories, one can hold half a dev split and decide its figures."""
+    return {"count": len(sizes),
+            "largest_share": round(max(sizes.values()) / sum(sizes.values()), 4)}
+
+
 def story_keys(targets: list[str], groups: list[str], labels: list[str | None],
                unrelated: str = "unrelated") -> list[str]:
     """Each pair's story: claims and body groups joined by every pair whose label is not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from newsdesk.data.splits import story_spread
 from newsdesk.models.confidence import MIN_ERRORS
 
 RELATED = ("agree", "disagree", "discuss")
@@ -75,11 +77,9 @@ def largest_story(gold: list[str], pred: list[str], labels: list[str], fnc: bool
     the figures without that story: on a split of a few dozen stories one of them can hold half
     the pairs (FNC-1's James Foley story holds 56% of the story-disjoint dev split) and decide
     the headline figures alone."""
-    sizes: dict[str, int] = {}
-    for key in groups:
-        sizes[key] = sizes.get(key, 0) + 1
+    sizes = Counter(groups)
     largest = max(sizes, key=sizes.get)
-    out = {"count": len(sizes), "largest_share": round(sizes[largest] / len(gold), 4)}
+    out = story_spread(sizes)
     rest = [i for i, key in enumerate(groups) if key != largest]
     if rest:
         m = classification_metrics([gold[i] for i in rest], [pred[i] for i in rest], labels, fnc)
