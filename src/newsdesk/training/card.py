@@ -125,6 +125,13 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         lines += ["", f"The blend, the temperature and any thresholds were fitted on a validation "
                   f"slice held out of training ({metrics.get('validation', {}).get('examples')} "
                   "examples), never on dev."]
+        again = metrics.get("retrained")
+        if again:
+            lines[-1] += (f" Then the transformer was trained again from the start on the "
+                          f"training part and the slice together ({again['examples']} examples, "
+                          f"{again['epochs']:g} epochs, the number the slice kept); the "
+                          "fitted choices were kept, and the validation figures are the first "
+                          "transformer's.")
     soup = metrics.get("soup")
     if soup:
         lines += ["", f"The weights are the average of {len(soup['kept'])} of "

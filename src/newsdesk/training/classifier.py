@@ -19,11 +19,13 @@ from transformers import (
     DataCollatorWithPadding,
     EarlyStoppingCallback,
     Trainer,
+    TrainerCallback,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
 
 from newsdesk.data.prepare import read_manifest
+from newsdesk.errors import DataError
 from newsdesk.inference.embed import embed_articles
 from newsdesk.models.embedding import MeanPooled
 from newsdesk.models.encoding import encode_articles, is_separable
@@ -34,6 +36,7 @@ from newsdesk.models.loading import load_kwargs, resolve_model
 from newsdesk.models.multilabel import multi_hot, names_of, positive_weights
 from newsdesk.models.relatedness import PairModel
 from newsdesk.training.config import ClassifierConfig
+from newsdesk.training.distributed import world_size
 from newsdesk.training.evaluation import evaluate_classifier, record_fitted
 from newsdesk.training.finish import CHECKPOINTS, finish_run, training_arguments
 from newsdesk.training.fitting import fit_on_validation, single_article_labels
@@ -196,6 +199,28 @@ def make_soup(trainer: Trainer, others: list[Trainer], metric: str) -> dict:
             "epochs_run": [t.state.epoch for t in [trainer, *others]]}
 
 
+class StopAfter(TrainerCallback):
+    """Stops training at the end of the given epoch (the schedule stays the configured one)."""
+
+    def __init__(self, epochs: float):
+        self.epochs = epochs
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if state.epoch is not None and state.epoch >= self.epochs - 1e-6:
+            control.should_training_stop = True
+        return control
+
+
+def kept_epochs(state) -> float:
+    """How many epochs had run when the weights training kept were saved (the best epoch on
+    the per-epoch checks, else the last)."""
+    for entry in state.log_history:
+        if state.best_global_step is not None and entry.get("step") == state.best_global_step \
+                and "epoch" in entry:
+            return round(entry["epoch"], 6)
+    return round(state.epoch or 0, 6)
+
+
 def train_classifier(config: ClassifierConfig, resume: bool = False, command: str = "") -> dict:
     """Fine-tune, save the model folder and evaluate it on the dev split.
 
@@ -208,6 +233,10 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         The dev metrics (also written to `metrics.json`).
     """
     started = time.perf_counter()
+    if config.retrain and world_size() > 1:
+        # the slice is fitted on rank 0 alone, between the two trainings
+        raise DataError("retrain runs in one process: train without torchrun (or accelerate), "
+                        "or set retrain: false")
     set_seed(config.seed)
     task = config.task_info
     train, dev, labels = load_classifier_splits(config.data, task.name, config.multi_label)
@@ -243,12 +272,15 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
                                    fnc=fnc)
         return {k: v for k, v in m.items() if isinstance(v, float)}
 
-    def run(k: int) -> WeightedTrainer:
+    def run(k: int, part: datasets.Dataset | None = None,
+            epochs: float | None = None) -> WeightedTrainer:
         """Train run k of the soup (run 0 alone without one): its own resample, data order and
         dropout (seed `config.seed + k`), the same start (the head is initialised under
-        `config.seed` in every run)."""
-        part = train if k == 0 else resample(pool, config.downsample, config.max_train_examples,
-                                             config.seed + k)
+        `config.seed` in every run). With `epochs`, train on `part` instead, on the same
+        schedule, stopping after that many epochs, with no checks and no checkpoints (retrain)."""
+        if part is None:
+            part = train if k == 0 else resample(pool, config.downsample,
+                                                 config.max_train_examples, config.seed + k)
         set_seed(config.seed)
         model = AutoModelForSequenceClassification.from_pretrained(
             base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id,
@@ -257,17 +289,23 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         if config.multi_label:
             start_at_priors(model, multi_hot(list(part["y"]), labels))
         folder = Path(config.output_dir) / CHECKPOINTS
+        checks = dict(eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
+                      load_best_model_at_end=True, metric_for_best_model=primary,
+                      greater_is_better=True) if epochs is None else \
+            dict(eval_strategy="no", save_strategy="no")
         args = training_arguments(
-            config, eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
-            load_best_model_at_end=True, metric_for_best_model=primary,
-            greater_is_better=True, train_sampling_strategy="group_by_length",
-            output_dir=str(folder if k == 0 else folder / f"run-{k}"), seed=config.seed + k)
+            config, train_sampling_strategy="group_by_length",
+            output_dir=str(folder if k == 0 and epochs is None else
+                           folder / ("retrain" if epochs else f"run-{k}")),
+            seed=config.seed + k, **checks)
         callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
-            if config.early_stopping_patience else []
+            if config.early_stopping_patience and epochs is None else []
+        if epochs is not None:
+            callbacks.append(StopAfter(epochs))
         trainer = WeightedTrainer(
             model=model, args=args, train_dataset=encode(part, tokenizer, template, config,
                                                          label2id),
-            eval_dataset=dev_enc,
+            eval_dataset=dev_enc if epochs is None else None,
             data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=PAD_MULTIPLE),
             processing_class=tokenizer,
             compute_metrics=compute_metrics, callbacks=callbacks,
@@ -275,8 +313,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             head_learning_rate=config.head_learning_rate,
         )
         checkpoint = get_last_checkpoint(args.output_dir) \
-            if resume and Path(args.output_dir).is_dir() else None
-        if resume and checkpoint is None:
+            if resume and epochs is None and Path(args.output_dir).is_dir() else None
+        if resume and epochs is None and checkpoint is None:
             log.warning("--resume: no checkpoint in %s; starting from the beginning",
                         args.output_dir)
         trainer.train(resume_from_checkpoint=checkpoint)
@@ -332,7 +370,24 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             return metrics
         fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device,
                                    None if task.pair else train, embeddings)
+        if config.retrain:
+            extra["retrained"] = retrain(out)
         return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
+
+    def retrain(out: Path) -> dict:
+        """Train the transformer again on the training part and the slice, for the epochs the
+        slice kept, and save it over the first one in `out` (the fitted choices stay)."""
+        started = time.perf_counter()
+        epochs = kept_epochs(trainer.state)
+        both = resample(datasets.concatenate_datasets([pool, validation]), config.downsample,
+                        config.max_train_examples, config.seed)
+        log.info("training again on the training part and the validation slice (%d examples) "
+                 "for %g epochs", len(both), epochs)
+        second = run(0, both, epochs)
+        second.save_model(str(out))
+        (out / "training_args.bin").unlink(missing_ok=True)
+        return {"examples": len(both), "epochs": round(second.state.epoch, 6),
+                "seconds": round(time.perf_counter() - started, 1)}
 
     return finish_run(config.output_dir, settings, save, evaluate,
                       trainer.state.log_history, command, started,

@@ -134,6 +134,12 @@ class ClassifierConfig:
     head initialised under `seed`); the runs join one averaged network
     best first while the average scores no lower on the validation slice (or dev without one).
     1 trains one run; each run costs a full training."""
+    retrain: bool = False
+    """With a validation slice: once the slice has fitted what is decided after training (with
+    the first transformer's scores on it, which it never trained on), train the transformer again
+    from the start on the training part and the slice together, for the epochs the slice kept,
+    and keep that one. The fitted choices stay; dev judges the pair. Costs a second training;
+    more stories to learn from matter most where dev's stories are new (stance)."""
     precision: str = "auto"
     """"auto" (bf16 on a GPU that has it, else fp16 on GPU; on CPU bf16 where it has AMX or
     AVX512-BF16, else fp32), "fp32", "bf16" (GPU or CPU), "fp16" (GPU)."""
@@ -182,6 +188,12 @@ class ClassifierConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "grad_accum", "learning_rate"):
             if getattr(self, name) <= 0:
                 raise DataError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.retrain and not self.validation:
+            raise DataError("retrain trains again on the training part and the validation "
+                            "slice: it needs validation (e.g. 0.15)")
+        if self.retrain and self.soup > 1:
+            raise DataError("retrain and soup cannot be combined: retrain trains one run again "
+                            "on the part and the slice")
         if self.soup < 1:
             raise DataError(f"soup must be at least 1 (one run), got {self.soup}")
         if self.head_learning_rate < 0:

@@ -72,7 +72,8 @@ def finish_run(out: str | Path, settings: FolderSettings, save: Callable[[Path],
         extra: more figures to record beside the metrics (epochs run, ...).
 
     Returns:
-        The dev metrics, with `train_seconds` (empty on ranks other than 0).
+        The dev metrics, with `train_seconds`, a retraining's included (empty on ranks other
+        than 0).
     """
     if not is_main():
         return {}
@@ -85,8 +86,10 @@ def finish_run(out: str | Path, settings: FolderSettings, save: Callable[[Path],
     (out / "train_log.json").write_text(json.dumps(log_history, indent=1) + "\n")
     plot_loss(log_history, out / "loss_curve.png", title=f"{settings.task} training loss")
     metrics = evaluate(out)
-    metrics["train_seconds"] = round(train_seconds, 1)
     metrics.update(extra or {})
+    # a second training (`retrain`) runs inside `evaluate`, after the slice's fit
+    metrics["train_seconds"] = round(train_seconds + metrics.get("retrained", {}).get("seconds", 0),
+                                     1)
     save_metrics(out, metrics, "dev", settings.task_info)
     write_card(out, settings, metrics, command)
     shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)

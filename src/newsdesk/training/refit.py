@@ -25,7 +25,7 @@ from newsdesk.training.evaluation import evaluate_classifier, save_metrics
 from newsdesk.training.fitting import fit_on_validation
 from newsdesk.training.splits import carve_validation, load_classifier_splits
 
-KEPT = ("train_seconds", "epochs_run", "soup")
+KEPT = ("train_seconds", "epochs_run", "soup", "retrained")
 """Figures of the training itself, carried over from the folder's `metrics.json`."""
 
 
@@ -50,6 +50,10 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
             or config.get("lexical", "none") == "none":
         raise DataError(f"{folder}: not a classifier trained with a validation slice and a word "
                         "model (lexical: tfidf); there is nothing to refit")
+    if config.get("retrain"):
+        raise DataError(f"{folder}: its transformer was trained again on the validation slice "
+                        "(retrain: true), so the slice can no longer fit what is decided after "
+                        "training; train it again instead")
     if out.exists():
         raise DataError(f"{out} exists; the refitted copy goes to a new folder")
     task, multi_label = settings.task_info, settings.multi_label
