@@ -69,6 +69,7 @@ def test_retrain_keeps_the_slice_fit_and_replaces_the_transformer(tmp_path, fnc_
     best = max(checks, key=lambda e: e["eval_fnc_score"])  # the first of equals
     assert len(checks) == 2 and record["epochs"] == best["epoch"]
     assert record["examples"] > json.loads((once / "newsdesk.json").read_text())["train_examples"]
+    assert json.loads((twice / "newsdesk.json").read_text())["train_examples"] == record["examples"]
     assert again["train_seconds"] >= record["seconds"] > 0
     # and the saved transformer is the second one
     a, b = load_file(once / "model.safetensors"), load_file(twice / "model.safetensors")

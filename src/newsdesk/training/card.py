@@ -129,7 +129,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
         if again:
             lines[-1] += (f" Then the transformer was trained again from the start on the "
                           f"training part and the slice together ({again['examples']} examples, "
-                          f"{again['epochs']:g} epochs, the number the slice kept); the "
+                          f"{again['epochs']:g} epoch{'' if again['epochs'] == 1 else 's'}, "
+                          "the number the slice kept); the "
                           "fitted choices were kept, and the validation figures are the first "
                           "transformer's.")
     soup = metrics.get("soup")

@@ -386,6 +386,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         second = run(0, both, epochs)
         second.save_model(str(out))
         (out / "training_args.bin").unlink(missing_ok=True)
+        settings.train_examples = len(both)  # what the saved transformer trained on
+        write_settings(out, settings)
         return {"examples": len(both), "epochs": round(second.state.epoch, 6),
                 "seconds": round(time.perf_counter() - started, 1)}
 
