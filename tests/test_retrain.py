@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from transformers import TrainerControl
 
 from newsdesk.data import DataError, prepare
+from newsdesk.models import lexical
 from newsdesk.training.classifier import StopAfter, kept_epochs, train_classifier
 from newsdesk.training.config import ClassifierConfig
 from newsdesk.training.refit import refit
@@ -78,3 +79,15 @@ def test_retrain_keeps_the_slice_fit_and_replaces_the_transformer(tmp_path, fnc_
     assert not (twice / "checkpoints").exists()
     with pytest.raises(DataError, match="trained again on the validation slice"):
         refit(twice, tmp_path / "copy")
+
+
+def test_retrain_is_skipped_where_inference_does_not_run_the_transformer(
+        tmp_path, bbc_dir, tiny_bert_dir, seed, monkeypatch):
+    prepare("bbc", bbc_dir, tmp_path / "p", dev=0.3)
+    monkeypatch.setattr(lexical, "choose_weight", lambda *a, **k: (1.0, {1.0: 1.0}))
+    out = tmp_path / "topic"
+    metrics = train_classifier(tiny_config(tmp_path / "p", out, tiny_bert_dir, "topic",
+                                           lexical="tfidf", validation=0.3, retrain=True))
+    assert "skipped" in metrics["retrained"] and "seconds" not in metrics["retrained"]
+    assert json.loads((out / "newsdesk.json").read_text())["lexical_weight"] == 1.0
+    assert "not trained again" in (out / "README.md").read_text()

@@ -126,7 +126,9 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                   f"slice held out of training ({metrics.get('validation', {}).get('examples')} "
                   "examples), never on dev."]
         again = metrics.get("retrained")
-        if again:
+        if again and "skipped" in again:
+            lines[-1] += f" The transformer was not trained again (retrain): {again['skipped']}."
+        elif again:
             lines[-1] += (f" Then the transformer was trained again from the start on the "
                           f"training part and the slice together ({again['examples']} examples, "
                           f"{again['epochs']:g} epoch{'' if again['epochs'] == 1 else 's'}, "

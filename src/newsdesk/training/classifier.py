@@ -370,7 +370,12 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             return metrics
         fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device,
                                    None if task.pair else train, embeddings)
-        if config.retrain:
+        if config.retrain and not task.pair and settings.lexical != "none" \
+                and settings.lexical_weight >= 1.0:
+            extra["retrained"] = {"skipped": "the slice gave the TF-IDF part the whole blend, "
+                                             "so inference does not run the transformer"}
+            log.info("not training again: %s", extra["retrained"]["skipped"])
+        elif config.retrain:
             extra["retrained"] = retrain(out)
         return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
 
