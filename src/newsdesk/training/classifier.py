@@ -296,7 +296,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         args = training_arguments(
             config, train_sampling_strategy="group_by_length",
             output_dir=str(folder if k == 0 and epochs is None else
-                           folder / ("retrain" if epochs else f"run-{k}")),
+                           folder / ("retrain" if epochs is not None else f"run-{k}")),
             seed=config.seed + k, **checks)
         callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] \
             if config.early_stopping_patience and epochs is None else []
@@ -386,8 +386,8 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         epochs = kept_epochs(trainer.state)
         both = resample(datasets.concatenate_datasets([pool, validation]), config.downsample,
                         config.max_train_examples, config.seed)
-        log.info("training again on the training part and the validation slice (%d examples) "
-                 "for %g epochs", len(both), epochs)
+        log.info("training again on the training part and the validation slice (%d examples), "
+                 "stopping after epoch %g", len(both), epochs)
         second = run(0, both, epochs)
         second.save_model(str(out))
         (out / "training_args.bin").unlink(missing_ok=True)
