@@ -71,10 +71,14 @@ def test_retrain_keeps_the_slice_fit_and_replaces_the_transformer(tmp_path, fnc_
     assert record["examples"] > json.loads((once / "newsdesk.json").read_text())["train_examples"]
     assert json.loads((twice / "newsdesk.json").read_text())["train_examples"] == record["examples"]
     assert again["train_seconds"] >= record["seconds"] > 0
+    # dev's figures with the first transformer: those of the folder trained once
+    assert record["first_transformer"] == {k: round(first[k], 4)
+                                           for k in ("accuracy", "macro_f1", "fnc_score")}
     # and the saved transformer is the second one
     a, b = load_file(once / "model.safetensors"), load_file(twice / "model.safetensors")
     assert any(not torch.equal(a[k], b[k]) for k in a)
-    assert "trained again from the start" in (twice / "README.md").read_text()
+    card = (twice / "README.md").read_text()
+    assert "trained again from the start" in card and "With the first transformer, dev" in card
     assert not (twice / "checkpoints").exists()
     with pytest.raises(DataError, match="trained again on the validation slice"):
         refit(twice, tmp_path / "copy")

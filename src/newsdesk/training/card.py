@@ -135,6 +135,10 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                           "the number the slice kept); the "
                           "fitted choices were kept, and the validation figures are the first "
                           "transformer's.")
+            before = again.get("first_transformer")
+            if before:
+                lines[-1] += " With the first transformer, dev scored " + ", ".join(
+                    f"{k.replace('_', ' ')} {v:.4f}" for k, v in before.items()) + "."
     soup = metrics.get("soup")
     if soup:
         lines += ["", f"The weights are the average of {len(soup['kept'])} of "

@@ -376,7 +376,10 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
                                              "so inference does not run the transformer"}
             log.info("not training again: %s", extra["retrained"]["skipped"])
         elif config.retrain:
-            extra["retrained"] = retrain(out)
+            # dev's headline figures with the first transformer too: what retraining changed
+            first = evaluate_classifier(out, dev, labels, device)
+            extra["retrained"] = {**retrain(out), "first_transformer": {
+                k: round(first[k], 4) for k in ("accuracy", "macro_f1", "fnc_score") if k in first}}
         return {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
 
     def retrain(out: Path) -> dict:
