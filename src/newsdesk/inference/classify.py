@@ -63,11 +63,9 @@ class ClassifierPredictor(Predictor):
 
     @property
     def uses_transformer(self) -> bool:
-        """False for a topic folder whose fitted blend is its lexical model alone (weight 1, as the
-        Reuters preset's validation slice chose): the transformer cannot change a prediction, so
-        inference does not run it."""
-        return (self.lexical is None or self.settings.task_info.pair
-                or self.settings.lexical_weight < 1.0)
+        """False for a topic folder whose fitted blend is its lexical model alone
+        (`ClassifierSettings.uses_transformer`)."""
+        return self.lexical is None or self.settings.uses_transformer
 
     @property
     def runs_model(self) -> bool:

@@ -152,6 +152,13 @@ class ClassifierSettings(FolderSettings):
             raise NewsdeskError(f"no_label must be 'best' or 'none', got {self.no_label!r}")
         check_glance(self.glance, NewsdeskError)
 
+    @property
+    def uses_transformer(self) -> bool:
+        """False for a topic folder whose fitted blend is its lexical model alone (weight 1, as
+        the Reuters preset's validation slice chose): the transformer cannot change a
+        prediction, so inference does not run it and `retrain` does not train it again."""
+        return self.lexical == "none" or self.task_info.pair or self.lexical_weight < 1.0
+
 
 @dataclass(kw_only=True)
 class ExtractiveSettings(FolderSettings):

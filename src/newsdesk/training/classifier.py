@@ -370,8 +370,7 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             return metrics
         fitted = fit_on_validation(out, validation, settings, vectorizer, config.seed, device,
                                    None if task.pair else train, embeddings)
-        if config.retrain and not task.pair and settings.lexical != "none" \
-                and settings.lexical_weight >= 1.0:
+        if config.retrain and not settings.uses_transformer:
             extra["retrained"] = {"skipped": "the slice gave the TF-IDF part the whole blend, "
                                              "so inference does not run the transformer"}
             log.info("not training again: %s", extra["retrained"]["skipped"])
