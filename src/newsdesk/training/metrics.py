@@ -51,7 +51,7 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     out = {
         **headline_figures(gold, pred, labels, fnc),
-        "absent_labels": [lab for lab in labels if lab not in set(gold)],
+        "absent_labels": absent_labels(gold, labels),
         "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
                             "support": int(s[i])} for i, lab in enumerate(labels)},
         "labels": list(labels),
@@ -69,13 +69,20 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str],
 def headline_figures(gold: list[str], pred: list[str], labels: list[str], fnc: bool) -> dict:
     """Accuracy, macro-F1 over the classes present in `gold` (a class absent from the data has no
     F1 to average, not an F1 of 0) and, with `fnc`, the FNC score."""
-    present = [lab for lab in labels if lab in set(gold)]
+    absent = absent_labels(gold, labels)
+    present = [lab for lab in labels if lab not in absent]
     out = {"accuracy": float(accuracy_score(gold, pred)),
            "macro_f1": float(f1_score(gold, pred, labels=present or labels, average="macro",
                                       zero_division=0))}
     if fnc:
         out["fnc_score"] = fnc_score(gold, pred)
     return out
+
+
+def absent_labels(gold: list[str], labels: list[str]) -> list[str]:
+    """The labels that no example of `gold` has."""
+    seen = set(gold)
+    return [lab for lab in labels if lab not in seen]
 
 
 def largest_story(gold: list[str], pred: list[str], labels: list[str], fnc: bool,
