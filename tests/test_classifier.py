@@ -424,6 +424,9 @@ def test_report_to_reaches_the_trainer_and_the_loss_curve_reads_both_logs(tmp_pa
     assert plot_loss(trainer_log, tmp_path / "a.png") and (tmp_path / "a.png").stat().st_size > 0
     assert not plot_loss([{"train_loss": 1.0, "step": 3}], tmp_path / "b.png")
     assert not (tmp_path / "b.png").exists()
+    # a second training's log (retrain) is drawn too, even where the first logged no loss
+    assert plot_loss([{"train_loss": 1.0, "step": 3}], tmp_path / "c.png", again=trainer_log)
+    assert (tmp_path / "c.png").stat().st_size > 0
 
 
 def test_head_learns_at_its_own_rate_on_the_shared_schedule(tmp_path, tiny_bert_dir):

@@ -77,6 +77,16 @@ def test_retrain_keeps_the_slice_fit_and_replaces_the_transformer(tmp_path, fnc_
     # and the saved transformer is the second one
     a, b = load_file(once / "model.safetensors"), load_file(twice / "model.safetensors")
     assert any(not torch.equal(a[k], b[k]) for k in a)
+    # both trainings' logs: the first's (its checks chose the epochs) and the second's
+    def losses(path):
+        return [(e["step"], e.get("loss"), e.get("eval_fnc_score"))
+                for e in json.loads(path.read_text())]
+
+    assert losses(twice / "train_log.json") == losses(once / "train_log.json")
+    second_log = json.loads((twice / "retrain_log.json").read_text())
+    assert any("loss" in e for e in second_log) and not any("eval_fnc_score" in e for e in second_log)
+    assert max(e["epoch"] for e in second_log) == pytest.approx(record["epochs"])
+    assert not (once / "retrain_log.json").exists()
     card = (twice / "README.md").read_text()
     assert "trained again from the start" in card and "With the first transformer, dev" in card
     assert not (twice / "checkpoints").exists()

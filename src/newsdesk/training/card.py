@@ -134,7 +134,8 @@ def write_card(folder: Path, settings: FolderSettings, metrics: dict, command: s
                           f"{again['epochs']:g} epoch{'' if again['epochs'] == 1 else 's'}, "
                           "the number the slice kept); the "
                           "fitted choices were kept, and the validation figures are the first "
-                          "transformer's.")
+                          "transformer's (its log is `train_log.json`, the second's "
+                          "`retrain_log.json`).")
             before = again.get("first_transformer")
             if before:
                 lines[-1] += " With the first transformer, dev scored " + ", ".join(

@@ -5,6 +5,7 @@ Topic and stance share this path; stance inputs are (target, evidence from the t
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -40,13 +41,14 @@ from newsdesk.training.distributed import world_size
 from newsdesk.training.evaluation import evaluate_classifier, record_fitted
 from newsdesk.training.finish import CHECKPOINTS, finish_run, training_arguments
 from newsdesk.training.fitting import fit_on_validation, single_article_labels
-from newsdesk.training.metrics import classification_metrics, multilabel_metrics
+from newsdesk.training.metrics import classification_metrics, multilabel_metrics, plot_loss
 from newsdesk.training.soup import greedy_soup
 from newsdesk.training.splits import carve_validation, load_classifier_splits
 
 log = logging.getLogger("newsdesk")
 
 PAD_MULTIPLE = 16
+RETRAIN_LOG = "retrain_log.json"  # the second training's log (`retrain`)
 """Training batches are padded to a multiple of this many tokens: fewer distinct shapes for the
 CPU kernels to build and keep (a 165-step Reuters probe: peak RSS 3.0 GB against 3.9 GB, 10%
 faster; benchmarks/RESULTS.md)."""
@@ -393,6 +395,10 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
         second = run(0, both, epochs)
         second.save_model(str(out))
         (out / "training_args.bin").unlink(missing_ok=True)
+        # the first training's log stays (its per-epoch checks chose `epochs`); this one beside it
+        (out / RETRAIN_LOG).write_text(json.dumps(second.state.log_history, indent=1) + "\n")
+        plot_loss(trainer.state.log_history, out / "loss_curve.png",
+                  title=f"{settings.task} training loss", again=second.state.log_history)
         settings.train_examples = len(both)  # what the saved transformer trained on
         write_settings(out, settings)
         return {"examples": len(both), "epochs": round(second.state.epoch, 6),

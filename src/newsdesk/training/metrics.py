@@ -274,10 +274,14 @@ def loss_points(log_history: list | dict) -> list[tuple[float, float]]:
             if "loss" in e and "step" in e]
 
 
-def plot_loss(log_history: list | dict, path: Path, title: str = "") -> bool:
-    """Write the training loss curve as a PNG; False (and no file) when nothing was logged."""
-    points = loss_points(log_history)
-    if not points:
+def plot_loss(log_history: list | dict, path: Path, title: str = "",
+              again: list | None = None) -> bool:
+    """Write the training loss curve as a PNG; False (and no file) when nothing was logged.
+    `again`: a second training's log (`retrain`), drawn beside the first."""
+    curves = {"first training": loss_points(log_history),
+              "trained again": loss_points(again or [])}
+    curves = {name: points for name, points in curves.items() if points}
+    if not curves:
         return False
     import matplotlib
 
@@ -285,7 +289,11 @@ def plot_loss(log_history: list | dict, path: Path, title: str = "") -> bool:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else "")
+    for name, points in curves.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=name,
+                marker="." if len(points) < 30 else "")
+    if len(curves) > 1:
+        ax.legend()
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
     ax.set_title(title)
