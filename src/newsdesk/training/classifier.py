@@ -216,10 +216,10 @@ class StopAfter(TrainerCallback):
 def kept_epochs(state) -> float:
     """How many epochs had run when the weights training kept were saved (the best epoch on
     the per-epoch checks, else the last)."""
-    for entry in state.log_history:
-        if state.best_global_step is not None and entry.get("step") == state.best_global_step \
-                and "epoch" in entry:
-            return round(entry["epoch"], 6)
+    if state.best_global_step is not None:
+        for entry in state.log_history:
+            if entry.get("step") == state.best_global_step and "epoch" in entry:
+                return round(entry["epoch"], 6)
     return round(state.epoch or 0, 6)
 
 

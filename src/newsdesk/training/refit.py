@@ -64,7 +64,8 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     train, dev, labels = load_classifier_splits(source, task.name, multi_label)
     train, validation = carve_validation(train, config["validation"], config["seed"], task.pair,
                                          multi_label)
-    recorded = _recorded(folder).get("validation", {}).get("examples")
+    before = _recorded(folder)
+    recorded = before.get("validation", {}).get("examples")
     if recorded is not None and recorded != len(validation):
         # e.g. a stance folder trained with a seed other than 13 before story splits followed
         # the seed: the slice drawn now would hold pairs the transformer trained on
@@ -79,7 +80,6 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     out = Path(shutil.copytree(folder, out))
     try:
         vectorizer = PairModel.load(out, labels).vectorizer if task.pair else None  # training's
-        before = json.loads((out / "metrics.json").read_text())
         fitted = fit_on_validation(out, validation, settings, vectorizer, config["seed"],
                                    device, None if task.pair else train)
         after = {**evaluate_classifier(out, dev, labels, device), "validation": fitted}
