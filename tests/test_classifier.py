@@ -319,23 +319,6 @@ def test_evidence_selection_picks_relevant_sentences():
                       "The mayor denied that the bridge had cracks.")
 
 
-def test_cue_evidence_reads_how_the_body_takes_the_claim():
-    from newsdesk.models.relatedness import CUES
-
-    body = ("The weather was mild on Tuesday. Officials opened a new bridge downtown. "
-            "The mayor said the new bridge had cracks near the river. "
-            "Engineers called the bridge report a hoax. A hoax about the weather spread too.")
-    claim = "Mayor says new bridge has cracks"
-    count = lambda s: len(s.split())  # noqa: E731
-    assert select_evidence(claim, body, count, budget=20) == (
-        "The weather was mild on Tuesday. The mayor said the new bridge had cracks near the river.")
-    # the refuting sentence that shares a word with the claim comes before better overlap; the
-    # one sharing none stays out
-    assert select_evidence(claim, body, count, budget=16, cues=CUES) == (
-        "The weather was mild on Tuesday. Engineers called the bridge report a hoax.")
-    assert "spread" not in select_evidence(claim, body, count, budget=30, cues=CUES)
-
-
 def test_truncation_and_chunks_cover_everything():
     ids = list(range(100))
     assert truncate(ids, 10, "head") == list(range(10))

@@ -35,7 +35,7 @@ from newsdesk.models.inputs import (
 from newsdesk.models.lexical import LexicalModel, blend
 from newsdesk.models.loading import load_kwargs, local_folder
 from newsdesk.models.multilabel import decide, threshold_vector
-from newsdesk.models.relatedness import CUES, PairModel
+from newsdesk.models.relatedness import PairModel
 
 
 class ClassifierPredictor(Predictor):
@@ -373,8 +373,7 @@ class ClassifierPredictor(Predictor):
                 chosen = range(len(e.sentences))
             else:
                 chosen = evidence_indices(target, e.sentences, [len(x) for x in e.sentence_ids],
-                                          budget, cues=CUES if self.settings.evidence == "cues"
-                                          else None)
+                                          budget)
             body = [i for k in chosen for i in e.sentence_ids[k]]
             feats.append(self.template.pair(tid, body[:budget]))
         return feats, list(range(len(encoded)))

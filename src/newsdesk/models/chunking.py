@@ -60,7 +60,7 @@ def content_words(text: str) -> set[str]:
 
 
 def select_evidence(target: str, text: str, count_tokens, budget: int,
-                    keep_lead: int = 1, cues: re.Pattern | None = None) -> str:
+                    keep_lead: int = 1) -> str:
     """Fill a token budget with the sentences of `text` most relevant to `target`.
 
     Args:
@@ -69,35 +69,28 @@ def select_evidence(target: str, text: str, count_tokens, budget: int,
         count_tokens: a function giving the token count of a sentence.
         budget: the most tokens to fill.
         keep_lead: how many leading sentences to keep regardless of score.
-        cues: words that put a sentence sharing any content word with `target` first.
 
     Returns:
         The chosen sentences in article order, joined by spaces.
     """
     sentences = split_sentences(text)
     chosen = evidence_indices(target, sentences, [count_tokens(s) for s in sentences], budget,
-                              keep_lead, cues)
+                              keep_lead)
     return " ".join(sentences[i] for i in chosen)
 
 
 def evidence_indices(target: str, sentences: list[str], counts: list[int], budget: int,
-                     keep_lead: int = 1, cues: re.Pattern | None = None) -> list[int]:
+                     keep_lead: int = 1) -> list[int]:
     """Indices (in article order) of the sentences most relevant to `target` within `budget`.
 
     Sentences are scored by the share of the target's content words they contain; the first
-    `keep_lead` sentences are always kept (they state what the article is about); with `cues`,
-    a sentence that holds one and shares a content word with the target comes next, since how
-    a body takes a claim (refuting or hedging words) is often not where it repeats the claim's
-    words; ties go to the earlier sentence.
+    `keep_lead` sentences are always kept (they state what the article is about); ties go to
+    the earlier sentence.
     """
     wanted = content_words(target)
-
-    def rank(i: int) -> tuple:
-        share = len(wanted & content_words(sentences[i])) / max(1, len(wanted))
-        cued = cues is not None and share > 0 and cues.search(sentences[i]) is not None
-        return i < keep_lead, cued, share, -i
-
-    ranked = sorted(range(len(sentences)), key=rank, reverse=True)
+    ranked = sorted(range(len(sentences)), key=lambda i: (
+        i < keep_lead, len(wanted & content_words(sentences[i])) / max(1, len(wanted)), -i),
+        reverse=True)
     chosen, used = [], 0
     for i in ranked:
         if used + counts[i] > budget:

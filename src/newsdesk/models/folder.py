@@ -118,8 +118,7 @@ class ClassifierSettings(FolderSettings):
     """Where the blend weight, temperature and thresholds were fitted after training:
     "validation" (a slice of the training split held out from training) or "dev"."""
     evidence: str = "overlap"
-    """Stance: "overlap" (body sentences sharing most words with the claim), "cues" (the same,
-    sentences with refuting or hedging words first, `models.relatedness.CUES`) or "head"."""
+    """Stance: "overlap" (body sentences sharing most words with the claim) or "head"."""
     temperature: float = 1.0
     """Confidence temperature fitted after training (see `fitted_on`) (`models.confidence`):
     scores are `p ** (1 / temperature)`, renormalised. Labels never change."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsdesk.models.chunking import chunk, select_evidence, truncate
-from newsdesk.models.relatedness import CUES
 
 
 def article_texts(titles: list[str | None] | None, texts: list[str]) -> list[str]:
@@ -130,7 +129,7 @@ def stance_body(tokenizer, target: str, text: str, max_length: int, evidence: st
                                             verbose=False)["input_ids"])
         return cache[sentence]
 
-    return select_evidence(target, text, count, budget, cues=CUES if evidence == "cues" else None)
+    return select_evidence(target, text, count, budget)
 
 
 def chunked_inputs(template: Template, ids: list[int], max_length: int, stride: int,

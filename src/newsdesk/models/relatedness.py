@@ -51,7 +51,6 @@ REFUTING = (r"\b(hoax\w*|fake\w*|false\w*|bogus|debunk\w*|refut\w*|untrue|not tr
             r"fabricat\w*|baseless|unfounded|satir\w*|prank\w*)\b")
 HEDGING = (r"\b(reportedly|allegedly|alleged|claim\w*|according to|unconfirmed|unverified|"
            r"rumou?r\w*|purported\w*|speculat\w*|if true|appears? to|seems? to)\b")
-CUES = re.compile(f"{REFUTING}|{HEDGING}", re.IGNORECASE)  # evidence "cues" reads these first
 GATES = {"disagree": (REFUTING, "present"), "discuss": (HEDGING, "absent")}
 """Label -> (words, when): that label's offset applies only to bodies where the words are
 "present" (or "absent"). A body that refutes a claim uses refuting words; one that reports it

@@ -154,7 +154,7 @@ class ClassifierConfig:
     def __post_init__(self):
         _check_choice("task", self.task, CLASSIFIER_TASKS)
         _check_choice("truncation", self.truncation, ("head", "head+tail", "chunks"))
-        _check_choice("evidence", self.evidence, ("overlap", "cues", "head"))
+        _check_choice("evidence", self.evidence, ("overlap", "head"))
         _check_choice("lexical", self.lexical, ("none", "tfidf"))
         _check_choice("class_weights", self.class_weights, ("none", "balanced", "sqrt"))
         _check_choice("precision", self.precision, TRAINING_PRECISIONS)
