@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -280,6 +281,14 @@ def test_evaluate_errors(tmp_path, topic_data, stance_data, tiny_bert_dir, seed)
     train_classifier(tiny_config(topic_data, out, tiny_bert_dir, "topic"))
     with pytest.raises(DataError, match="not a prepared data folder"):
         evaluate(out, tmp_path)
+    cut = tmp_path / "cut"  # weights not copied whole: named, not a safetensors traceback
+    shutil.copytree(out, cut)
+    weights = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(DataError, match=r"cut/model.safetensors: unreadable weights .*incomplete"):
+        evaluate(cut, topic_data)
+    with pytest.raises(DataError, match="unreadable weights"):
+        ClassifierPredictor.from_pretrained(cut)
     table = tmp_path / "t.jsonl"
     table.write_text(json.dumps({"text": "profit market", "topic": "weather"}) + "\n")
     with pytest.raises(DataError, match=r"label\(s\) \['weather'\] the model was not trained on"):

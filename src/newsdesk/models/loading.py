@@ -76,9 +76,24 @@ def check_model_folder(path: Path, need_newsdesk: bool = False) -> None:
     if not has_safe:
         detail = f" (found only {unsafe}; pickled weights are not loaded)" if unsafe else ""
         raise DataError(f"{path}: no model.safetensors weights{detail}")
+    for weights in sorted(path.glob("*.safetensors")):
+        check_weights(weights)
     if need_newsdesk and not (path / "newsdesk.json").is_file():
         raise DataError(f"{path}: not a newsdesk model folder (no newsdesk.json); "
                         "train one with `newsdesk train`")
+
+
+def check_weights(path: Path) -> None:
+    """A clear error for a safetensors file that is damaged or was not copied whole (its header
+    is read; the weights are not loaded)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, framework="pt"):
+            pass
+    except (SafetensorError, OSError) as e:
+        raise DataError(f"{path}: unreadable weights ({' '.join(str(e).split())[:200]}); the file "
+                        "is damaged or incomplete: copy the model folder again, or retrain") from e
 
 
 def load_kwargs() -> dict:
