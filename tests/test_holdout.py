@@ -317,9 +317,15 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
     assert main(["refit", str(out), "--out", str(tmp_path / "other"), "--data",
                  str(tmp_path / "nowhere")]) == 2
     assert not (tmp_path / "other").exists()
-    broken = tmp_path / "broken"  # fails once copied: no half-refitted copy is left
+    broken = tmp_path / "broken"
     shutil.copytree(out, broken)
-    (broken / "metrics.json").unlink()
+    (broken / "metrics.json").unlink()  # said before anything is copied
+    assert main(["refit", str(broken), "--out", str(tmp_path / "other")]) == 2
+    assert not (tmp_path / "other").exists()
+    shutil.rmtree(broken)
+    shutil.copytree(out, broken)
+    (broken / "model.safetensors").write_bytes(b"not weights")  # fails once copied: no half-
+    # refitted copy is left
     assert main(["refit", str(broken), "--out", str(tmp_path / "other")]) == 2
     assert not (tmp_path / "other").exists()
 

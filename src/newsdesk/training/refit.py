@@ -64,7 +64,10 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     train, dev, labels = load_classifier_splits(source, task.name, multi_label)
     train, validation = carve_validation(train, config["validation"], config["seed"], task.pair,
                                          multi_label)
-    before = _recorded(folder)
+    if not (folder / "metrics.json").is_file():
+        raise DataError(f"{folder}: metrics.json is missing; refit checks the validation slice "
+                        "against the one training recorded there")
+    before = json.loads((folder / "metrics.json").read_text())
     recorded = before.get("validation", {}).get("examples")
     if recorded is not None and recorded != len(validation):
         # e.g. a stance folder trained with a seed other than 13 before story splits followed
@@ -91,11 +94,6 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
         shutil.rmtree(out, ignore_errors=True)  # no half-refitted copy left behind
         raise
     return before, after
-
-
-def _recorded(folder: Path) -> dict:
-    path = folder / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def training_command(folder: Path) -> str:
