@@ -48,10 +48,11 @@ from newsdesk.training.splits import carve_validation, load_classifier_splits
 log = logging.getLogger("newsdesk")
 
 PAD_MULTIPLE = 16
-RETRAIN_LOG = "retrain_log.json"  # the second training's log (`retrain`)
 """Training batches are padded to a multiple of this many tokens: fewer distinct shapes for the
 CPU kernels to build and keep (a 165-step Reuters probe: peak RSS 3.0 GB against 3.9 GB, 10%
 faster; benchmarks/RESULTS.md)."""
+RETRAIN_LOG = "retrain_log.json"
+"""The second training's log (`retrain`), beside the first's `train_log.json`."""
 
 
 def head_parameters(model) -> list[str]:

@@ -54,6 +54,10 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
         raise DataError(f"{folder}: its transformer was trained again on the validation slice "
                         "(retrain: true), so the slice can no longer fit what is decided after "
                         "training; train it again instead")
+    if not (folder / "metrics.json").is_file():
+        raise DataError(f"{folder}: metrics.json is missing; refit checks the validation slice "
+                        "against the one training recorded there")
+    before = json.loads((folder / "metrics.json").read_text())
     if out.exists():
         raise DataError(f"{out} exists; the refitted copy goes to a new folder")
     task, multi_label = settings.task_info, settings.multi_label
@@ -64,10 +68,6 @@ def refit(folder: str | Path, out: str | Path, data: str | Path | None = None,
     train, dev, labels = load_classifier_splits(source, task.name, multi_label)
     train, validation = carve_validation(train, config["validation"], config["seed"], task.pair,
                                          multi_label)
-    if not (folder / "metrics.json").is_file():
-        raise DataError(f"{folder}: metrics.json is missing; refit checks the validation slice "
-                        "against the one training recorded there")
-    before = json.loads((folder / "metrics.json").read_text())
     recorded = before.get("validation", {}).get("examples")
     if recorded is not None and recorded != len(validation):
         # e.g. a stance folder trained with a seed other than 13 before story splits followed
