@@ -469,22 +469,3 @@ def test_head_learns_at_its_own_rate_on_the_shared_schedule(tmp_path, tiny_bert_
     plain = WeightedTrainer(model=model, args=training_arguments(config))
     plain.create_optimizer()
     assert {g["lr"] for g in plain.optimizer.param_groups} == {1e-4}
-
-
-def test_frozen_embeddings_stay_as_pretrained(tmp_path, stance_data, tiny_bert_dir, seed):
-    from safetensors.torch import load_file
-
-    def word_embeddings(folder):
-        weights = load_file(folder / "model.safetensors")
-        return next(v for k, v in weights.items() if k.endswith("word_embeddings.weight")), weights
-
-    base, pretrained = word_embeddings(tiny_bert_dir)
-    query = next(k for k in pretrained if k.endswith("layer.0.attention.self.query.weight"))
-    for freeze in (False, True):
-        out = tmp_path / f"freeze-{freeze}"
-        train_classifier(tiny_config(stance_data, out, tiny_bert_dir, "stance",
-                                     freeze_embeddings=freeze))
-        trained, weights = word_embeddings(out)
-        assert torch.equal(trained, base) == freeze
-        # the encoder above them learns either way
-        assert not torch.equal(weights["bert." + query.removeprefix("bert.")], pretrained[query])

@@ -291,8 +291,6 @@ def train_classifier(config: ClassifierConfig, resume: bool = False, command: st
             **load_kwargs())
         if config.multi_label:
             start_at_priors(model, multi_hot(list(part["y"]), labels))
-        if config.freeze_embeddings:
-            model.get_input_embeddings().requires_grad_(False)
         folder = Path(config.output_dir) / CHECKPOINTS
         checks = dict(eval_strategy="epoch", save_strategy="epoch", save_total_limit=2,
                       load_best_model_at_end=True, metric_for_best_model=primary,

@@ -108,9 +108,6 @@ class ClassifierConfig:
     pooler before it), on the same schedule; 0 uses `learning_rate`. Many labels learn faster
     with a head rate ~10x the encoder's (Reuters, 90 labels); FNC-1's four stance classes did
     not (benchmarks/RESULTS.md)."""
-    freeze_embeddings: bool = False
-    """Keep the pretrained token embeddings as they are: fine-tuning then moves no token's vector,
-    so the words of stories it never saw meet the same encoder as the ones it trained on."""
     weight_decay: float = 0.01
     """AdamW weight decay."""
     warmup_ratio: float = 0.06
