@@ -324,8 +324,8 @@ def test_topic_blend_weight_is_recorded_from_the_validation_slice(tmp_path, bbc_
     assert not (tmp_path / "other").exists()
     shutil.rmtree(broken)
     shutil.copytree(out, broken)
-    (broken / "model.safetensors").write_bytes(b"not weights")  # fails once copied: no half-
-    # refitted copy is left
+    # fails once copied: no half-refitted copy is left
+    (broken / "model.safetensors").write_bytes(b"not weights")
     assert main(["refit", str(broken), "--out", str(tmp_path / "other")]) == 2
     assert not (tmp_path / "other").exists()
 
