@@ -71,12 +71,12 @@ def check_model_folder(path: Path, need_newsdesk: bool = False) -> None:
         raise DataError(f"{path}: model folder not found")
     if not (path / "config.json").is_file():
         raise DataError(f"{path}: not a model folder (no config.json)")
-    has_safe = any(path.glob("*.safetensors"))
+    safe = sorted(path.glob("*.safetensors"))
     unsafe = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
-    if not has_safe:
+    if not safe:
         detail = f" (found only {unsafe}; pickled weights are not loaded)" if unsafe else ""
         raise DataError(f"{path}: no model.safetensors weights{detail}")
-    for weights in sorted(path.glob("*.safetensors")):
+    for weights in safe:
         check_weights(weights)
     if need_newsdesk and not (path / "newsdesk.json").is_file():
         raise DataError(f"{path}: not a newsdesk model folder (no newsdesk.json); "
